@@ -1,5 +1,12 @@
 import { configPkg } from '@adonisjs/eslint-config'
 
 export default configPkg({
-  ignores: ['build/**', 'tmp/**', 'examples/**/build/**', 'examples/**/tmp/**', 'tests/**/tmp/**', 'bench/results/**'],
+  ignores: [
+    'build/**',
+    'tmp/**',
+    'examples/**/build/**',
+    'examples/**/tmp/**',
+    'tests/**/tmp/**',
+    'bench/results/**',
+  ],
 })

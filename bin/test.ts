@@ -1,0 +1,18 @@
+import { assert } from '@japa/assert'
+import { fileSystem } from '@japa/file-system'
+import { configure, processCLIArgs, run } from '@japa/runner'
+
+processCLIArgs(process.argv.splice(2))
+
+configure({
+  suites: [
+    { name: 'unit', files: ['tests/client/**/*.spec.ts', 'tests/testing/**/*.spec.ts'] },
+    { name: 'app', files: ['tests/app/**/*.spec.ts'] },
+    { name: 'configure', files: ['tests/configure/**/*.spec.ts'] },
+    { name: 'security', files: ['tests/security/**/*.spec.ts'] },
+  ],
+  plugins: [assert(), fileSystem({ basePath: new URL('../tmp/fs/', import.meta.url) })],
+  timeout: 30_000,
+})
+
+run()

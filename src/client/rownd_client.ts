@@ -1,0 +1,223 @@
+import { LRUCache } from 'lru-cache'
+import debug from '../debug.ts'
+import { E_ROWND_CONFIG } from '../errors.ts'
+import type { ResolvedRowndConfig, RowndAppConfig, RowndProfile, RowndToken } from '../types.ts'
+import { AppConfigStore } from './app_config.ts'
+import { RowndHttpClient } from './http.ts'
+import { KeyStore } from './key_store.ts'
+import { type RevocationEntry, RevocationList } from './revocations.ts'
+import { RowndUsersApi } from './users.ts'
+import { hashToken, TokenVerifier } from './verifier.ts'
+
+/**
+ * Hooks a shared store (see `SharedRowndState`) plugs into, so instances
+ * share fetched keys and app config and hear about each other's
+ * revocations. Memory-only when absent.
+ */
+export interface RowndStateSync {
+  /** Called once with the client; may seed it from the store */
+  attach(client: RowndClient): Promise<void>
+  appConfigLoaded(config: RowndAppConfig): void
+  keysLoaded(jwks: { keys: unknown[] }): void
+  revoked(userId: string, entry: RevocationEntry): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * The app's Rownd client: token verification from memory, the users API,
+ * cached profiles and revocation. One per app, bound in the container by
+ * the provider (`rownd-adonis/services/main`).
+ */
+export class RowndClient {
+  readonly config: ResolvedRowndConfig
+  readonly users: RowndUsersApi
+  readonly http: RowndHttpClient
+  readonly appConfig: AppConfigStore
+  readonly keys: KeyStore
+  readonly revocations: RevocationList
+  readonly verifier: TokenVerifier
+  #profiles: LRUCache<string, RowndProfile>
+  #profileFetches = new Map<string, Promise<RowndProfile>>()
+  #sync?: RowndStateSync
+  /** Listeners told when a user's tokens or identity must be forgotten */
+  #evictionListeners = new Set<(userId: string) => void>()
+
+  constructor(config: ResolvedRowndConfig) {
+    this.config = config
+    if (!config.appKey && !(config.appId && config.jwks)) {
+      debug('no app key configured: verification will fail until ROWND_APP_KEY is set')
+    }
+    this.http = new RowndHttpClient({
+      apiUrl: config.apiUrl,
+      appKey: config.appKey,
+      appSecret: config.appSecret,
+      timeout: config.timeout,
+    })
+    const retry = { retryBase: config.cache.retryBase, retryMax: config.cache.retryMax }
+    this.appConfig = new AppConfigStore({
+      http: this.http,
+      appId: config.appId,
+      ttl: config.cache.appConfigTtl,
+      ...retry,
+      onLoad: (app) => this.#sync?.appConfigLoaded(app),
+    })
+    this.keys = new KeyStore({
+      http: this.http,
+      jwks: config.jwks,
+      refreshEvery: config.cache.keysRefreshInterval,
+      maxStale: config.cache.keysMaxStale,
+      unknownKidCooldown: config.cache.unknownKidCooldown,
+      ...retry,
+      onLoad: (set) => this.#sync?.keysLoaded(set.jwks),
+    })
+    this.revocations = new RevocationList()
+    this.verifier = new TokenVerifier({
+      keys: this.keys,
+      appConfig: this.appConfig,
+      revocations: this.revocations,
+      issuer: config.issuer,
+      clockTolerance: config.clockTolerance,
+      maxTokenLength: config.maxTokenLength,
+      cacheMaxEntries: config.cache.verifiedTokenMaxEntries,
+    })
+    this.users = new RowndUsersApi(
+      this.http,
+      () => this.appId(),
+      Boolean(config.appKey && config.appSecret)
+    )
+    this.#profiles = new LRUCache({
+      max: config.cache.profileMaxEntries,
+      ttl: config.cache.profileTtl,
+    })
+  }
+
+  /** Plugs in a shared store (done by the provider when `cache.store` is set) */
+  async useStateSync(sync: RowndStateSync) {
+    this.#sync = sync
+    await sync.attach(this)
+  }
+
+  #assertConfigured() {
+    if (!this.config.appKey && !this.config.appId) {
+      throw new E_ROWND_CONFIG('rownd-adonis: set ROWND_APP_KEY (or appId) in config/rownd.ts')
+    }
+  }
+
+  /** The app id: configured, or from Rownd's app config */
+  async appId(): Promise<string> {
+    this.#assertConfigured()
+    const app = await this.appConfig.get()
+    return app.id
+  }
+
+  async getAppConfig(): Promise<RowndAppConfig> {
+    this.#assertConfigured()
+    return this.appConfig.get()
+  }
+
+  /**
+   * Verifies an access token. Resolves with the typed token, or rejects
+   * with an `E_ROWND_*` 401 error (bad token) or `E_ROWND_UNAVAILABLE`
+   * (Rownd unreachable and nothing cached).
+   */
+  verifyToken(token: unknown): Promise<RowndToken> {
+    if (!this.config.appKey && !this.config.appId) return Promise.reject(this.#configError())
+    return this.verifier.verify(token)
+  }
+
+  #configError() {
+    return new E_ROWND_CONFIG('rownd-adonis: set ROWND_APP_KEY (or appId) in config/rownd.ts')
+  }
+
+  /** Fetches app config and signing keys now, instead of on the first request */
+  async warmUp() {
+    this.#assertConfigured()
+    await Promise.all([this.appConfig.get(), this.keys.get()])
+  }
+
+  /**
+   * The user's Rownd profile, cached for `cache.profileTtl`; concurrent
+   * callers for one user share one fetch. `{ fresh: true }` skips the cache.
+   */
+  async getProfile(userId: string, options: { fresh?: boolean } = {}): Promise<RowndProfile> {
+    if (!options.fresh) {
+      const cached = this.#profiles.get(userId)
+      if (cached) return cached
+    }
+    const inflight = this.#profileFetches.get(userId)
+    if (inflight) return inflight
+    const fetch = this.users
+      .get(userId)
+      .then((profile) => {
+        this.#profiles.set(userId, profile)
+        return profile
+      })
+      .finally(() => this.#profileFetches.delete(userId))
+    this.#profileFetches.set(userId, fetch)
+    return fetch
+  }
+
+  /** Forgets a cached profile */
+  forgetProfile(userId: string) {
+    this.#profiles.delete(userId)
+  }
+
+  /**
+   * Revokes one token on every instance until it expires. Accepts the raw
+   * token or a verified `RowndToken`.
+   */
+  async revoke(token: string | RowndToken) {
+    const verified = typeof token === 'string' ? await this.verifyToken(token) : token
+    const entry: RevocationEntry = { tokens: { [verified.hash]: verified.expiresAt } }
+    await this.#applyRevocation(verified.userId, entry, true)
+  }
+
+  /**
+   * Revokes every token (and Rownd session of this app) the user was
+   * issued up to now. With `{ rownd: true }`, also signs the user out of
+   * Rownd through the API.
+   */
+  async revokeUser(userId: string, options: { rownd?: boolean; all?: boolean } = {}) {
+    const entry: RevocationEntry = { before: Date.now() }
+    await this.#applyRevocation(userId, entry, true)
+    if (options.rownd) await this.users.signOut(userId, { all: options.all ?? true })
+  }
+
+  /** Applies a revocation heard from another instance (no re-broadcast) */
+  applyRemoteRevocation(userId: string, entry: RevocationEntry) {
+    return this.#applyRevocation(userId, entry, false)
+  }
+
+  async #applyRevocation(userId: string, entry: RevocationEntry, broadcast: boolean) {
+    const merged = this.revocations.merge(userId, entry)
+    this.verifier.evict(userId)
+    this.#profiles.delete(userId)
+    for (const listener of this.#evictionListeners) listener(userId)
+    debug('revoked tokens of a user (%s)', broadcast ? 'local' : 'remote')
+    if (broadcast && this.#sync) await this.#sync.revoked(userId, merged)
+  }
+
+  /** Registers a callback run when a user's cached identity must be dropped */
+  onEviction(listener: (userId: string) => void) {
+    this.#evictionListeners.add(listener)
+    return () => this.#evictionListeners.delete(listener)
+  }
+
+  /** Sizes of the in-memory caches */
+  stats() {
+    return {
+      verifiedTokens: this.verifier.cacheSize,
+      profiles: this.#profiles.size,
+      revocations: this.revocations.size,
+    }
+  }
+
+  /** Stops background refreshes (called on app shutdown) */
+  async close() {
+    this.appConfig.close()
+    this.keys.close()
+    await this.#sync?.close()
+  }
+}
+
+export { hashToken }

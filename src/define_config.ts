@@ -1,0 +1,59 @@
+import string from '@adonisjs/core/helpers/string'
+import type { Duration, ResolvedRowndConfig, RowndConfigInput } from './types.ts'
+
+export const ROWND_API_URL = 'https://api.rownd.io'
+
+/** Converts `'30s'`-style strings or milliseconds into milliseconds */
+export function toMs(value: Duration | undefined, fallback: Duration): number {
+  const parsed = string.milliseconds.parse(value ?? fallback)
+  if (!Number.isFinite(parsed) || parsed < 0) {
+    throw new TypeError(`rownd-adonis: invalid duration "${String(value)}"`)
+  }
+  return parsed
+}
+
+function trimSlash(url: string) {
+  return url.replace(/\/+$/, '')
+}
+
+/**
+ * Defines the Rownd config (`config/rownd.ts`). Missing values fall back to
+ * the `ROWND_APP_KEY`, `ROWND_APP_SECRET` and `ROWND_API_URL` env vars,
+ * then to the documented defaults. Credentials are checked when the client
+ * is first used, so `node ace` commands work without them.
+ */
+export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig {
+  const apiUrl = trimSlash(config.apiUrl || process.env.ROWND_API_URL || ROWND_API_URL)
+  const cache = config.cache ?? {}
+  const session = config.session ?? {}
+  return {
+    appKey: config.appKey ?? process.env.ROWND_APP_KEY ?? '',
+    appSecret: config.appSecret ?? process.env.ROWND_APP_SECRET ?? '',
+    apiUrl,
+    appId: config.appId || undefined,
+    issuer: config.issuer ?? ROWND_API_URL,
+    clockTolerance: toMs(config.clockTolerance, '5s'),
+    timeout: toMs(config.timeout, '5s'),
+    maxTokenLength: config.maxTokenLength ?? 8192,
+    jwks: config.jwks,
+    loginPath: config.loginPath ?? '/login',
+    cache: {
+      keysRefreshInterval: toMs(cache.keysRefreshInterval, '1h'),
+      keysMaxStale: toMs(cache.keysMaxStale, '24h'),
+      unknownKidCooldown: toMs(cache.unknownKidCooldown, '30s'),
+      appConfigTtl: toMs(cache.appConfigTtl, '15m'),
+      profileTtl: toMs(cache.profileTtl, '5m'),
+      profileMaxEntries: cache.profileMaxEntries ?? 1000,
+      verifiedTokenMaxEntries: cache.verifiedTokenMaxEntries ?? 10_000,
+      retryBase: toMs(cache.retryBase, '500ms'),
+      retryMax: toMs(cache.retryMax, '30s'),
+      store: cache.store,
+    },
+    session: {
+      routePrefix: trimSlash(session.routePrefix ?? '/rownd'),
+      returnTo: session.returnTo,
+      signOutReturnTo: session.signOutReturnTo,
+      signOutFromRownd: session.signOutFromRownd ?? false,
+    },
+  }
+}

@@ -1,0 +1,227 @@
+import { Exception } from '@adonisjs/core/exceptions'
+import { errors as authErrors } from '@adonisjs/auth'
+import type { HttpContext } from '@adonisjs/core/http'
+import { renderRowndError } from './http/render.ts'
+
+/**
+ * Every failure to authenticate a request with Rownd. It extends
+ * `E_UNAUTHORIZED_ACCESS`, so `check()`, `authenticateUsing()` and the
+ * auth middleware treat it as "not signed in". The stable `code` tells
+ * clients and logs which check failed.
+ */
+export class RowndUnauthorizedException extends authErrors.E_UNAUTHORIZED_ACCESS {
+  static status = 401
+  static code = 'E_ROWND_UNAUTHORIZED'
+  /** Value of the RFC 6750 `error` attribute sent in `WWW-Authenticate` */
+  bearerError: 'invalid_token' | 'invalid_request' | undefined = 'invalid_token'
+
+  constructor(message?: string, options?: { redirectTo?: string; cause?: unknown }) {
+    super(message ?? 'Unauthorized access', {
+      guardDriverName: 'rownd',
+      redirectTo: options?.redirectTo,
+    })
+    const ctor = this.constructor as typeof RowndUnauthorizedException
+    this.code = ctor.code
+    this.status = ctor.status
+    this.identifier = `errors.${ctor.code}`
+    if (options?.cause !== undefined) {
+      Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false })
+    }
+  }
+
+  async handle(error: this, ctx: HttpContext) {
+    return renderRowndError(error, ctx)
+  }
+}
+
+/** No token in the request, and no Rownd session either */
+export const E_ROWND_TOKEN_MISSING = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_TOKEN_MISSING'
+  bearerError = undefined
+  constructor(message = 'Missing Rownd access token', options?: { redirectTo?: string }) {
+    super(message, options)
+  }
+}
+
+/** Not a compact JWS we accept: size, encoding, JSON, header fields or claims */
+export const E_ROWND_TOKEN_MALFORMED = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_TOKEN_MALFORMED'
+  constructor(message = 'Malformed Rownd access token', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+export const E_ROWND_TOKEN_EXPIRED = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_TOKEN_EXPIRED'
+  constructor(message = 'Rownd access token has expired') {
+    super(message)
+  }
+}
+
+export const E_ROWND_TOKEN_NOT_YET_VALID = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_TOKEN_NOT_YET_VALID'
+  constructor(message = 'Rownd access token is not valid yet') {
+    super(message)
+  }
+}
+
+export const E_ROWND_TOKEN_AUDIENCE = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_TOKEN_AUDIENCE'
+  constructor(message = 'Rownd access token was issued for another app') {
+    super(message)
+  }
+}
+
+export const E_ROWND_TOKEN_ISSUER = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_TOKEN_ISSUER'
+  constructor(message = 'Rownd access token has an unexpected issuer') {
+    super(message)
+  }
+}
+
+/** The `kid` is not among Rownd's published keys, even after a refetch */
+export const E_ROWND_UNKNOWN_KEY = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_UNKNOWN_KEY'
+  constructor(message = 'Rownd access token is signed with an unknown key') {
+    super(message)
+  }
+}
+
+export const E_ROWND_BAD_SIGNATURE = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_BAD_SIGNATURE'
+  constructor(message = 'Rownd access token signature is invalid') {
+    super(message)
+  }
+}
+
+/** The token (or every token of its user issued before a sign-out) was revoked */
+export const E_ROWND_TOKEN_REVOKED = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_TOKEN_REVOKED'
+  constructor(message = 'Rownd access token has been revoked') {
+    super(message)
+  }
+}
+
+/** The token is valid but no local user exists and creating one is disabled */
+export const E_ROWND_USER_NOT_FOUND = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_USER_NOT_FOUND'
+  constructor(message = 'No account matches this Rownd user') {
+    super(message)
+  }
+}
+
+/** The session's user no longer exists or the session was signed out elsewhere */
+export const E_ROWND_SESSION_INVALID = class extends RowndUnauthorizedException {
+  static code = 'E_ROWND_SESSION_INVALID'
+  bearerError = undefined
+  constructor(message = 'Rownd session is no longer valid') {
+    super(message)
+  }
+}
+
+/**
+ * Rownd could not be reached (network error, timeout, 5xx, unusable
+ * answer) and nothing cached can stand in. This is an outage, not a
+ * failed sign-in: 503 with `Retry-After`.
+ */
+export const E_ROWND_UNAVAILABLE = class extends Exception {
+  static status = 503
+  static code = 'E_ROWND_UNAVAILABLE'
+  /** Seconds a client should wait before retrying */
+  retryAfter: number
+
+  constructor(
+    message = 'Rownd is temporarily unavailable',
+    options?: { retryAfter?: number; cause?: unknown }
+  ) {
+    super(message)
+    this.retryAfter = Math.max(1, Math.ceil(options?.retryAfter ?? 5))
+    if (options?.cause !== undefined) {
+      Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false })
+    }
+  }
+
+  async handle(error: this, ctx: HttpContext) {
+    return renderRowndError(error, ctx)
+  }
+}
+
+/** Rownd's API answered with an error envelope (4xx) */
+export const E_ROWND_API_ERROR = class extends Exception {
+  static status = 502
+  static code = 'E_ROWND_API_ERROR'
+  /** HTTP status Rownd answered with */
+  rowndStatus: number
+  /** Rownd's own error code, when it sent one */
+  rowndCode?: string
+
+  constructor(message: string, options: { rowndStatus: number; rowndCode?: string }) {
+    super(message)
+    this.rowndStatus = options.rowndStatus
+    this.rowndCode = options.rowndCode
+  }
+
+  async handle(error: this, ctx: HttpContext) {
+    return renderRowndError(error, ctx)
+  }
+}
+
+/**
+ * A sign-in whose email matches an existing account that Rownd has not
+ * verified: linking would hand that account to whoever typed the email.
+ */
+export const E_ROWND_ACCOUNT_CONFLICT = class extends Exception {
+  static status = 409
+  static code = 'E_ROWND_ACCOUNT_CONFLICT'
+  constructor(
+    message = 'An account with this email already exists; verify the email with Rownd to link it'
+  ) {
+    super(message)
+  }
+
+  async handle(error: this, ctx: HttpContext) {
+    return renderRowndError(error, ctx)
+  }
+}
+
+/** The session routes accept JSON or a bearer header only */
+export const E_ROWND_UNSUPPORTED_MEDIA_TYPE = class extends Exception {
+  static status = 415
+  static code = 'E_ROWND_UNSUPPORTED_MEDIA_TYPE'
+  constructor(
+    message = 'Send the Rownd access token as JSON { "access_token": ... } or an Authorization header'
+  ) {
+    super(message)
+  }
+
+  async handle(error: this, ctx: HttpContext) {
+    return renderRowndError(error, ctx)
+  }
+}
+
+/** Invalid or missing configuration, raised when the client is first used */
+export const E_ROWND_CONFIG = class extends Exception {
+  static status = 500
+  static code = 'E_ROWND_CONFIG'
+}
+
+/** Every error type, for `instanceof` checks in apps */
+export const errors = {
+  RowndUnauthorizedException,
+  E_ROWND_TOKEN_MISSING,
+  E_ROWND_TOKEN_MALFORMED,
+  E_ROWND_TOKEN_EXPIRED,
+  E_ROWND_TOKEN_NOT_YET_VALID,
+  E_ROWND_TOKEN_AUDIENCE,
+  E_ROWND_TOKEN_ISSUER,
+  E_ROWND_UNKNOWN_KEY,
+  E_ROWND_BAD_SIGNATURE,
+  E_ROWND_TOKEN_REVOKED,
+  E_ROWND_USER_NOT_FOUND,
+  E_ROWND_SESSION_INVALID,
+  E_ROWND_UNAVAILABLE,
+  E_ROWND_API_ERROR,
+  E_ROWND_ACCOUNT_CONFLICT,
+  E_ROWND_UNSUPPORTED_MEDIA_TYPE,
+  E_ROWND_CONFIG,
+}

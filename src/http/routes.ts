@@ -1,0 +1,27 @@
+import type { HttpRouterService } from '@adonisjs/core/types'
+import { RowndSessionController } from './session_controller.ts'
+
+export interface RowndRoutesOptions {
+  /** Path prefix. Default `'/rownd'` */
+  prefix?: string
+  /** Guard name. Default `'rownd'` */
+  guard?: string
+}
+
+/**
+ * Registers the session routes the Rownd Hub calls:
+ * `POST <prefix>/session_authenticate` and `POST <prefix>/session_sign_out`.
+ */
+export function registerRowndRoutes(router: HttpRouterService, options: RowndRoutesOptions = {}) {
+  const controller = new RowndSessionController({ guard: options.guard })
+  const prefix = (options.prefix ?? '/rownd').replace(/\/+$/, '')
+  return router
+    .group(() => {
+      router
+        .post('session_authenticate', (ctx) => controller.authenticate(ctx))
+        .as('session_authenticate')
+      router.post('session_sign_out', (ctx) => controller.signOut(ctx)).as('session_sign_out')
+    })
+    .prefix(prefix)
+    .as('rownd')
+}

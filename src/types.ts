@@ -1,0 +1,174 @@
+/**
+ * Public types of rownd-adonis. Runtime-free: import from
+ * `rownd-adonis/types`.
+ */
+
+/** A duration in milliseconds, or a string such as `'30s'`, `'15m'`, `'1h'` */
+export type Duration = number | string
+
+/** A JSON Web Key as Rownd publishes it (Ed25519, OKP) */
+export interface RowndJwk {
+  kty: string
+  crv?: string
+  alg?: string
+  use?: string
+  kid?: string
+  x?: string
+  [key: string]: unknown
+}
+
+export interface RowndJwks {
+  keys: RowndJwk[]
+}
+
+/** Options accepted by `defineConfig` in `config/rownd.ts` */
+export interface RowndConfigInput {
+  /** The app key (public). Env: `ROWND_APP_KEY` */
+  appKey?: string
+  /** The app secret (server only). Env: `ROWND_APP_SECRET` */
+  appSecret?: string
+  /** Rownd API base URL. Default `https://api.rownd.io`. Env: `ROWND_API_URL` */
+  apiUrl?: string
+  /** The app id. When set, the app-config fetch is skipped entirely */
+  appId?: string
+  /** Expected `iss` claim. Default: `https://api.rownd.io` */
+  issuer?: string
+  /** Clock skew accepted on `exp`, `nbf` and `iat`. Default `'5s'` */
+  clockTolerance?: Duration
+  /** Timeout of every HTTP call to Rownd. Default `'5s'` */
+  timeout?: Duration
+  /** Longest token accepted, in bytes, checked before any parsing. Default 8192 */
+  maxTokenLength?: number
+  /** Pinned signing keys: verify fully offline, never fetch the JWKS */
+  jwks?: RowndJwks
+  /** Cache lifetimes and bounds */
+  cache?: RowndCacheConfigInput
+  /** Session routes (traditional-app flow) */
+  session?: RowndSessionConfigInput
+  /** Where HTML clients that fail authentication are redirected. Default `'/login'` */
+  loginPath?: string
+}
+
+export interface RowndCacheConfigInput {
+  /** How often signing keys are refreshed in the background. Default `'1h'` */
+  keysRefreshInterval?: Duration
+  /** Last good keys keep serving this long while refreshes fail. Default `'24h'` */
+  keysMaxStale?: Duration
+  /** At most one refetch per this window for tokens with an unknown `kid`. Default `'30s'` */
+  unknownKidCooldown?: Duration
+  /** App config is refreshed in the background this often. Default `'15m'` */
+  appConfigTtl?: Duration
+  /** Rownd profiles are cached this long. Default `'5m'` */
+  profileTtl?: Duration
+  /** Most profiles kept. Default 1000 */
+  profileMaxEntries?: number
+  /** Most verified tokens kept (keyed by SHA-256). Default 10000 */
+  verifiedTokenMaxEntries?: number
+  /** First retry delay after a failed fetch. Default `'500ms'` */
+  retryBase?: Duration
+  /** Longest retry delay. Default `'30s'` */
+  retryMax?: Duration
+  /**
+   * Name of an `@adonisjs/cache` store shared by every instance (app
+   * config, keys, revocations). Default: none (memory only)
+   */
+  store?: string
+}
+
+export interface RowndSessionConfigInput {
+  /** Path prefix of the session routes. Default `'/rownd'` */
+  routePrefix?: string
+  /** Sent as `return_to` after a new session sign-in (the Hub redirects there) */
+  returnTo?: string
+  /** Where the Hub goes after sign-out (`return_to` of the sign-out route) */
+  signOutReturnTo?: string
+  /** Also revoke the user's Rownd sessions through the API on sign-out. Default false */
+  signOutFromRownd?: boolean
+}
+
+/** Normalized configuration, durations in milliseconds */
+export interface ResolvedRowndConfig {
+  appKey: string
+  appSecret: string
+  apiUrl: string
+  appId?: string
+  issuer: string
+  clockTolerance: number
+  timeout: number
+  maxTokenLength: number
+  jwks?: RowndJwks
+  loginPath: string
+  cache: {
+    keysRefreshInterval: number
+    keysMaxStale: number
+    unknownKidCooldown: number
+    appConfigTtl: number
+    profileTtl: number
+    profileMaxEntries: number
+    verifiedTokenMaxEntries: number
+    retryBase: number
+    retryMax: number
+    store?: string
+  }
+  session: {
+    routePrefix: string
+    returnTo?: string
+    signOutReturnTo?: string
+    signOutFromRownd: boolean
+  }
+}
+
+/** Auth levels Rownd puts in `https://auth.rownd.io/auth_level` */
+export type RowndAuthLevel = 'instant' | 'unverified' | 'guest' | 'verified'
+
+/** A verified Rownd access token */
+export interface RowndToken {
+  /** The Rownd user id (`app_user_id` claim, falling back to `sub`) */
+  userId: string
+  /** The `sub` claim (differs from `userId` on legacy tokens) */
+  subject: string
+  isVerifiedUser: boolean
+  authLevel?: RowndAuthLevel | string
+  isAnonymous: boolean
+  audience: string[]
+  /** Unix seconds */
+  issuedAt?: number
+  /** Unix seconds */
+  expiresAt: number
+  /** `jti` claim, when present */
+  id?: string
+  /** SHA-256 of the raw token (base64url): safe to log and to share */
+  hash: string
+  /** Every claim, as sent */
+  claims: Readonly<Record<string, unknown>>
+}
+
+/** A Rownd user profile, as the users API returns it */
+export interface RowndProfile {
+  rownd_user?: string
+  state?: string
+  auth_level?: string
+  data: {
+    user_id?: string
+    email?: string | null
+    first_name?: string | null
+    last_name?: string | null
+    full_name?: string | null
+    phone_number?: string | null
+    [key: string]: unknown
+  }
+  verified_data?: { email?: string | null; phone_number?: string | null; [key: string]: unknown }
+  groups?: unknown[]
+  meta?: Record<string, unknown>
+  [key: string]: unknown
+}
+
+/** The app config Rownd returns from `/hub/app-config` */
+export interface RowndAppConfig {
+  id: string
+  name?: string
+  schema?: Record<string, unknown>
+  user_verification_fields?: string[]
+  config?: Record<string, unknown>
+  [key: string]: unknown
+}

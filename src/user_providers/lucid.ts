@@ -1,0 +1,304 @@
+import type { LucidModel, LucidRow } from '@adonisjs/lucid/types/model'
+import { symbols } from '@adonisjs/auth'
+import { RuntimeException } from '@adonisjs/core/exceptions'
+import { LRUCache } from 'lru-cache'
+import { toMs } from '../define_config.ts'
+import debug from '../debug.ts'
+import { E_ROWND_ACCOUNT_CONFLICT, E_ROWND_USER_NOT_FOUND } from '../errors.ts'
+import type {
+  RowndEmitter,
+  RowndLookupContext,
+  RowndUserLookup,
+  RowndUserProviderContract,
+} from '../guard/types.ts'
+import type { Duration, RowndProfile, RowndToken } from '../types.ts'
+import { isUniqueViolation } from './unique_violation.ts'
+
+type ModelLoader<Model extends LucidModel> = () => Promise<{ default: Model }>
+
+export interface RowndLucidUserProviderOptions<Model extends LucidModel> {
+  /** The user model, lazily imported: `() => import('#models/user')` */
+  model: ModelLoader<Model>
+  /** Model attribute holding the Rownd user id. Default `'rowndUserId'` (column `rownd_user_id`) */
+  rowndIdColumn?: string
+  /** Model attribute holding the email used for linking. Default `'email'` */
+  emailColumn?: string
+  /** Link an existing row whose email Rownd has verified. Default true */
+  link?: boolean
+  /** Create a user on first sign-in. Default true */
+  create?: boolean
+  /**
+   * Attributes written on creation and synced on session sign-in. Default:
+   * email, first/last name or full name, where the model has such columns.
+   */
+  mapProfile?: (profile: RowndProfile, token: RowndToken) => Record<string, unknown>
+  /**
+   * Keep users in memory by Rownd id so warm requests skip the database.
+   * Off by default: a cached user can be up to `ttl` stale (deleted or
+   * edited rows are noticed late, within one process).
+   */
+  identityCache?: { ttl?: Duration; maxEntries?: number } | false
+}
+
+/** Lowercased verified email of a profile, if Rownd verified one */
+function verifiedEmail(profile: RowndProfile): string | undefined {
+  const email = profile.verified_data?.email
+  return typeof email === 'string' && email.length > 0 ? email.toLowerCase() : undefined
+}
+
+function profileEmail(profile: RowndProfile): string | undefined {
+  const email = profile.data?.email ?? profile.verified_data?.email
+  return typeof email === 'string' && email.length > 0 ? email : undefined
+}
+
+/**
+ * Maps Rownd users onto a Lucid model: by the Rownd id column, else by an
+ * email Rownd has verified (linking), else by creating the row. Exactly one
+ * row per Rownd user under concurrency: concurrent lookups in one process
+ * share one attempt, and across processes the unique constraint decides.
+ */
+export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUserProviderContract<
+  InstanceType<Model>
+> {
+  declare [symbols.PROVIDER_REAL_USER]: InstanceType<Model>
+
+  #options: RowndLucidUserProviderOptions<Model>
+  #model?: Model
+  #emitter?: RowndEmitter
+  #pending = new Map<string, Promise<RowndUserLookup<InstanceType<Model>>>>()
+  #identities?: LRUCache<string, InstanceType<Model>>
+  readonly rowndIdColumn: string
+  readonly emailColumn: string
+
+  constructor(options: RowndLucidUserProviderOptions<Model>, emitter?: RowndEmitter) {
+    this.#options = options
+    this.#emitter = emitter
+    this.rowndIdColumn = options.rowndIdColumn ?? 'rowndUserId'
+    this.emailColumn = options.emailColumn ?? 'email'
+    if (options.identityCache) {
+      this.#identities = new LRUCache({
+        max: options.identityCache.maxEntries ?? 10_000,
+        ttl: toMs(options.identityCache.ttl, '30s'),
+      })
+    }
+  }
+
+  /** Number of cached identities (0 when the cache is off) */
+  get identityCacheSize() {
+    return this.#identities?.size ?? 0
+  }
+
+  async getModel(): Promise<Model> {
+    if (this.#model) return this.#model
+    const imported = await this.#options.model()
+    const model = imported.default
+    if (!model || typeof model.query !== 'function') {
+      throw new RuntimeException(
+        'rowndUserProvider: "model" must import a Lucid model as default export'
+      )
+    }
+    if (!model.$hasColumn(this.rowndIdColumn)) {
+      throw new RuntimeException(
+        `rowndUserProvider: ${model.name} has no "${this.rowndIdColumn}" column (run the rownd-adonis migration)`
+      )
+    }
+    model.boot()
+    this.#model = model
+    return model
+  }
+
+  #column(model: Model, attribute: string) {
+    return model.$getColumn(attribute)?.columnName ?? attribute
+  }
+
+  getId(user: InstanceType<Model>): string | number {
+    return (user as LucidRow).$primaryKeyValue as string | number
+  }
+
+  getRowndUserId(user: InstanceType<Model>): string | null | undefined {
+    return (user as any)[this.rowndIdColumn]
+  }
+
+  forget(rowndUserId: string) {
+    this.#identities?.delete(rowndUserId)
+  }
+
+  async findById(id: string | number, rowndUserId?: string): Promise<InstanceType<Model> | null> {
+    if (rowndUserId && this.#identities) {
+      const cached = this.#identities.get(rowndUserId)
+      if (cached && this.getId(cached) === id) return cached
+    }
+    const model = await this.getModel()
+    const user = (await model.find(id)) as InstanceType<Model> | null
+    if (user && rowndUserId && this.#identities && this.getRowndUserId(user) === rowndUserId) {
+      this.#identities.set(rowndUserId, user)
+    }
+    return user
+  }
+
+  async findForToken(
+    token: RowndToken,
+    context: RowndLookupContext
+  ): Promise<RowndUserLookup<InstanceType<Model>>> {
+    const cached = this.#identities?.get(token.userId)
+    if (cached) return { user: cached, created: false, linked: false }
+
+    // Concurrent first requests of one user in this process share one attempt
+    const pending = this.#pending.get(token.userId)
+    if (pending) return pending
+    const attempt = this.#resolve(token, context).finally(() => this.#pending.delete(token.userId))
+    this.#pending.set(token.userId, attempt)
+    const result = await attempt
+    this.#identities?.set(token.userId, result.user)
+    return result
+  }
+
+  async #findByRowndId(model: Model, rowndUserId: string) {
+    return (await model
+      .query()
+      .where(this.#column(model, this.rowndIdColumn), rowndUserId)
+      .first()) as InstanceType<Model> | null
+  }
+
+  async #resolve(
+    token: RowndToken,
+    context: RowndLookupContext
+  ): Promise<RowndUserLookup<InstanceType<Model>>> {
+    const model = await this.getModel()
+    const existing = await this.#findByRowndId(model, token.userId)
+    if (existing) return { user: existing, created: false, linked: false }
+
+    // Everything below needs the profile; if it cannot be fetched, nothing is written
+    const profile = await context.profile()
+
+    const linkEnabled = this.#options.link !== false && model.$hasColumn(this.emailColumn)
+    const email = profileEmail(profile)
+    if (linkEnabled && email) {
+      const linked = await this.#link(model, token, profile, email, context)
+      if (linked) return linked
+    }
+
+    if (this.#options.create === false) throw new E_ROWND_USER_NOT_FOUND()
+    return this.#create(model, token, profile, context)
+  }
+
+  /**
+   * Links a row with the same email, only when Rownd verified that email.
+   * An unverified match is refused (409): linking it would let anyone who
+   * types an address take over that account.
+   */
+  async #link(
+    model: Model,
+    token: RowndToken,
+    profile: RowndProfile,
+    email: string,
+    context: RowndLookupContext
+  ): Promise<RowndUserLookup<InstanceType<Model>> | undefined> {
+    const emailColumn = this.#column(model, this.emailColumn)
+    const idColumn = this.#column(model, this.rowndIdColumn)
+    const lowered = email.toLowerCase()
+    // LOWER() on both sides: case-insensitive whatever the column collation
+    const match = (await model
+      .query()
+      .whereRaw(`LOWER(??) = ?`, [emailColumn, lowered])
+      .first()) as InstanceType<Model> | null
+    if (!match) return undefined
+
+    if (verifiedEmail(profile) !== lowered || this.getRowndUserId(match)) {
+      throw new E_ROWND_ACCOUNT_CONFLICT()
+    }
+
+    // Conditional update: only the first of racing linkers wins
+    const primaryKey = this.#column(model, model.primaryKey)
+    const updated = await model
+      .query()
+      .where(primaryKey, this.getId(match))
+      .whereNull(idColumn)
+      .update({ [idColumn]: token.userId })
+    const count = Array.isArray(updated) ? Number(updated[0] ?? 0) : Number(updated)
+    const user = await this.#findByRowndId(model, token.userId)
+    if (!user) throw new E_ROWND_ACCOUNT_CONFLICT()
+    if (count > 0) {
+      debug('linked an existing user by verified email')
+      this.#emitter?.emit('rownd_auth:user_linked', {
+        guardName: context.guardName,
+        user,
+        rowndUserId: token.userId,
+      })
+      return { user, created: false, linked: true }
+    }
+    return { user, created: false, linked: false }
+  }
+
+  async #create(
+    model: Model,
+    token: RowndToken,
+    profile: RowndProfile,
+    context: RowndLookupContext
+  ): Promise<RowndUserLookup<InstanceType<Model>>> {
+    const attributes = {
+      ...this.mapProfile(model, profile, token),
+      [this.rowndIdColumn]: token.userId,
+    }
+    try {
+      const user = (await model.create(attributes as any)) as InstanceType<Model>
+      debug('created a user for a new Rownd user')
+      this.#emitter?.emit('rownd_auth:user_created', {
+        guardName: context.guardName,
+        user,
+        rowndUserId: token.userId,
+      })
+      return { user, created: true, linked: false }
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error
+      // Another process created it first: use that row
+      const user = await this.#findByRowndId(model, token.userId)
+      if (user) return { user, created: false, linked: false }
+      // The unique column that collided is not ours (e.g. email)
+      throw new E_ROWND_ACCOUNT_CONFLICT()
+    }
+  }
+
+  /** Attributes mapped from a profile (the configured function, or the default) */
+  mapProfile(model: Model, profile: RowndProfile, token: RowndToken): Record<string, unknown> {
+    if (this.#options.mapProfile) return this.#options.mapProfile(profile, token)
+    const data = profile.data ?? {}
+    const attributes: Record<string, unknown> = {}
+    const email = profileEmail(profile)
+    const first = typeof data.first_name === 'string' ? data.first_name : undefined
+    const last = typeof data.last_name === 'string' ? data.last_name : undefined
+    const full =
+      typeof data.full_name === 'string'
+        ? data.full_name
+        : [first, last].filter(Boolean).join(' ') || undefined
+    if (email && model.$hasColumn(this.emailColumn)) attributes[this.emailColumn] = email
+    if (first && model.$hasColumn('firstName')) attributes.firstName = first
+    if (last && model.$hasColumn('lastName')) attributes.lastName = last
+    if (full && model.$hasColumn('fullName')) attributes.fullName = full
+    return attributes
+  }
+
+  /** Writes mapped fields only, and only those that changed */
+  async syncProfile(user: InstanceType<Model>, profile: RowndProfile, token: RowndToken) {
+    const model = await this.getModel()
+    const attributes = this.mapProfile(model, profile, token)
+    const row = user as LucidRow & Record<string, unknown>
+    let dirty = false
+    for (const [key, value] of Object.entries(attributes)) {
+      if (key === this.rowndIdColumn || value === undefined) continue
+      if (row[key] !== value) {
+        row[key] = value
+        dirty = true
+      }
+    }
+    if (!dirty) return
+    try {
+      await row.save()
+    } catch (error) {
+      // A synced email colliding with another row must not break sign-in
+      if (!isUniqueViolation(error)) throw error
+      debug('profile sync skipped: unique collision')
+      await row.refresh()
+    }
+  }
+}
