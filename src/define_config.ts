@@ -2,6 +2,7 @@ import string from '@adonisjs/core/helpers/string'
 import type { Duration, ResolvedRowndConfig, RowndConfigInput } from './types.ts'
 
 export const ROWND_API_URL = 'https://api.rownd.io'
+export const ROWND_HUB_SCRIPT_URL = 'https://hub.rownd.io/static/scripts/rph.js'
 
 /** Converts `'30s'`-style strings or milliseconds into milliseconds */
 export function toMs(value: Duration | undefined, fallback: Duration): number {
@@ -37,6 +38,10 @@ export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig
     maxTokenLength: config.maxTokenLength ?? 8192,
     jwks: config.jwks,
     loginPath: config.loginPath ?? '/login',
+    hub: {
+      scriptUrl: config.hub?.scriptUrl ?? ROWND_HUB_SCRIPT_URL,
+      apiUrl: config.hub?.apiUrl,
+    },
     cache: {
       keysRefreshInterval: toMs(cache.keysRefreshInterval, '1h'),
       keysMaxStale: toMs(cache.keysMaxStale, '24h'),

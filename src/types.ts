@@ -47,6 +47,15 @@ export interface RowndConfigInput {
   session?: RowndSessionConfigInput
   /** Where HTML clients that fail authentication are redirected. Default `'/login'` */
   loginPath?: string
+  /** The browser Hub rendered by the `@rowndHub()` Edge tag */
+  hub?: RowndHubConfigInput
+}
+
+export interface RowndHubConfigInput {
+  /** Hub script URL. Default `https://hub.rownd.io/static/scripts/rph.js` */
+  scriptUrl?: string
+  /** API URL the Hub talks to (`setApiUrl`); default: Rownd's own */
+  apiUrl?: string
 }
 
 export interface RowndCacheConfigInput {
@@ -98,6 +107,10 @@ export interface ResolvedRowndConfig {
   maxTokenLength: number
   jwks?: RowndJwks
   loginPath: string
+  hub: {
+    scriptUrl: string
+    apiUrl?: string
+  }
   cache: {
     keysRefreshInterval: number
     keysMaxStale: number
