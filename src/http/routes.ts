@@ -6,6 +6,8 @@ export interface RowndRoutesOptions {
   prefix?: string
   /** Guard name. Default `'rownd'` */
   guard?: string
+  /** Route name prefix. Default `'rownd'` (routes `rownd.session_authenticate`, `rownd.session_sign_out`) */
+  as?: string
 }
 
 /**
@@ -23,5 +25,5 @@ export function registerRowndRoutes(router: HttpRouterService, options: RowndRou
       router.post('session_sign_out', (ctx) => controller.signOut(ctx)).as('session_sign_out')
     })
     .prefix(prefix)
-    .as('rownd')
+    .as(options.as ?? 'rownd')
 }

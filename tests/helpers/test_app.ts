@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { randomUUID } from 'node:crypto'
+import knex, { type Knex } from 'knex'
+import type { RowndEmulator } from '../../src/testing/index.ts'
+
+export const TEST_APP_ROOT = new URL('../fixtures/test_app/', import.meta.url)
+const NODE = process.execPath
+
+export type DbKind = 'sqlite' | 'pg' | 'mysql'
+
+/** Database lane selected by DB_CONNECTION (sqlite | pg | mysql); SQLite by default */
+export function dbKind(): DbKind {
+  const kind = process.env.DB_CONNECTION ?? 'sqlite'
+  if (kind !== 'sqlite' && kind !== 'pg' && kind !== 'mysql')
+    throw new Error(`unknown DB_CONNECTION ${kind}`)
+  return kind
+}
+
+export function knexConfig(kind: DbKind, sqliteFile: string): Knex.Config {
+  if (kind === 'pg') {
+    return {
+      client: 'pg',
+      connection: { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' },
+    }
+  }
+  if (kind === 'mysql') {
+    return {
+      client: 'mysql2',
+      connection: { host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'test' },
+    }
+  }
+  return { client: 'better-sqlite3', connection: { filename: sqliteFile }, useNullAsDefault: true }
+}
+
+/** Drops the test app's tables so each app starts from a clean, migrated schema */
+export async function resetDatabase(db: Knex) {
+  for (const table of ['auth_access_tokens', 'users', 'adonis_schema', 'adonis_schema_versions']) {
+    await db.schema.dropTableIfExists(table)
+  }
+}
+
+export interface TestAppOptions {
+  emulator?: RowndEmulator
+  env?: Record<string, string | undefined>
+  /** Keep the existing database (another instance already migrated it) */
+  keepDatabase?: boolean
+  sqliteFile?: string
+}
+
+export interface TestApp {
+  url: string
+  process: ChildProcess
+  /** Every line the app wrote (its logger writes JSON lines to stdout) */
+  output: string[]
+  db: Knex
+  sqliteFile: string
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the test app (tests/fixtures/test_app) as a real process on an
+ * ephemeral port, pointed at the emulator, on a freshly migrated database.
+ */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const kind = dbKind()
+  const tmp = fileURLToPath(new URL('tmp/', TEST_APP_ROOT))
+  mkdirSync(tmp, { recursive: true })
+  const sqliteFile = options.sqliteFile ?? `${tmp}db-${randomUUID()}.sqlite3`
+  const db = knex(knexConfig(kind, sqliteFile))
+  if (!options.keepDatabase) await resetDatabase(db)
+
+  const emulator = options.emulator
+  const env: Record<string, string> = {
+    ...process.env,
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    AUTO_MIGRATE: 'true',
+    LOG_LEVEL: 'info',
+    DB_CONNECTION: kind,
+    SQLITE_FILE: sqliteFile,
+    ...(emulator
+      ? {
+          ROWND_APP_KEY: emulator.appKey,
+          ROWND_APP_SECRET: emulator.appSecret,
+          ROWND_API_URL: emulator.url,
+        }
+      : {}),
+  } as Record<string, string>
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key]
+    else env[key] = value
+  }
+
+  const child = spawn(
+    NODE,
+    ['--enable-source-maps', '--import=@poppinss/ts-exec', 'bin/server.ts'],
+    {
+      cwd: fileURLToPath(TEST_APP_ROOT),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }
+  )
+  const output: string[] = []
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`test app did not start:\n${output.join('\n')}`)),
+      30_000
+    )
+    let buffer = ''
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString()
+      const lines = buffer.split('\n')
+      buffer = lines.pop()!
+      for (const line of lines) {
+        output.push(line)
+        const match = /^listening (http:\/\/\S+)/.exec(line)
+        if (match) {
+          clearTimeout(timer)
+          resolve(match[1])
+        }
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`test app exited with ${code}:\n${output.join('\n')}`))
+    })
+  })
+
+  return {
+    url,
+    process: child,
+    output,
+    db,
+    sqliteFile,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(timer)
+      }
+      await db.destroy()
+      if (kind === 'sqlite' && !options.sqliteFile) rmSync(sqliteFile, { force: true })
+    },
+  }
+}
