@@ -150,3 +150,16 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   }
 }
+
+/** A timestamp every driver stores as-is ('YYYY-MM-DD HH:MM:SS') */
+export function sqlNow() {
+  return new Date().toISOString().slice(0, 19).replace('T', ' ')
+}
+
+/** Inserts a users row directly and returns its id, on every driver */
+export async function insertUser(db: Knex, attributes: Record<string, unknown>): Promise<number> {
+  const [result] = await db('users')
+    .insert({ created_at: sqlNow(), ...attributes })
+    .returning('id')
+  return Number(typeof result === 'object' ? (result as { id: number }).id : result)
+}
