@@ -32,7 +32,8 @@ export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig
     appSecret: config.appSecret ?? process.env.ROWND_APP_SECRET ?? '',
     apiUrl,
     appId: config.appId || undefined,
-    issuer: config.issuer ?? ROWND_API_URL,
+    // Rownd's tokens carry the API URL as `iss`
+    issuer: config.issuer ?? apiUrl,
     clockTolerance: toMs(config.clockTolerance, '5s'),
     timeout: toMs(config.timeout, '5s'),
     maxTokenLength: config.maxTokenLength ?? 8192,

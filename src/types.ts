@@ -31,7 +31,7 @@ export interface RowndConfigInput {
   apiUrl?: string
   /** The app id. When set, the app-config fetch is skipped entirely */
   appId?: string
-  /** Expected `iss` claim. Default: `https://api.rownd.io` */
+  /** Expected `iss` claim. Default: the API URL */
   issuer?: string
   /** Clock skew accepted on `exp`, `nbf` and `iat`. Default `'5s'` */
   clockTolerance?: Duration

@@ -78,11 +78,16 @@ export class RowndHttpClient {
     if (response.status >= 400) {
       const envelope = parseJson(text) as { message?: unknown; code?: unknown } | undefined
       const message =
-        typeof envelope?.message === 'string' ? envelope.message.slice(0, 300) : 'request failed'
+        typeof envelope?.message === 'string'
+          ? this.#redact(envelope.message).slice(0, 300)
+          : 'request failed'
       debug('%s %s answered %d', method, request.path, response.status)
       throw new E_ROWND_API_ERROR(`Rownd API error ${response.status}: ${message}`, {
         rowndStatus: response.status,
-        rowndCode: typeof envelope?.code === 'string' ? envelope.code : undefined,
+        rowndCode:
+          typeof envelope?.code === 'string'
+            ? this.#redact(envelope.code).slice(0, 100)
+            : undefined,
       })
     }
 
@@ -93,6 +98,12 @@ export class RowndHttpClient {
       throw new E_ROWND_UNAVAILABLE('Rownd sent an unusable answer')
     }
     return json as T
+  }
+
+  /** Rownd's text is quoted in errors: never let it echo the app secret back */
+  #redact(text: string): string {
+    const secret = this.#options.appSecret
+    return secret ? text.replaceAll(secret, '[redacted]') : text
   }
 }
 

@@ -1,4 +1,4 @@
-import { E_ROWND_CONFIG } from '../errors.ts'
+import { E_ROWND_API_ERROR, E_ROWND_CONFIG } from '../errors.ts'
 import type { RowndProfile } from '../types.ts'
 import type { RowndHttpClient } from './http.ts'
 
@@ -40,6 +40,14 @@ export class RowndUsersApi {
   async #userPath(userId: string, suffix: string) {
     if (!this.#hasSecret)
       throw new E_ROWND_CONFIG('rownd-adonis: the users API needs appKey and appSecret')
+    // URL parsing resolves `.` and `..` segments, so `users/./data` would reach the
+    // list endpoint: no Rownd user has such an id, answer as Rownd does for unknown users
+    if (typeof userId !== 'string' || userId === '' || userId === '.' || userId === '..') {
+      throw new E_ROWND_API_ERROR('Rownd API error 404: no such user', {
+        rowndStatus: 404,
+        rowndCode: 'E_NOT_FOUND',
+      })
+    }
     const appId = await this.#appId()
     return `/applications/${encodeURIComponent(appId)}/users/${encodeURIComponent(userId)}${suffix}`
   }

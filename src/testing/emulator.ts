@@ -208,7 +208,7 @@ export class RowndEmulator {
   /** Application name served by app config */
   readonly appName: string
   /** `iss` claim of minted tokens */
-  readonly issuer: string
+  #issuer?: string
 
   /** Session revocations received through the users API, in order */
   readonly signOuts: RowndSignOut[] = []
@@ -235,7 +235,7 @@ export class RowndEmulator {
     this.appKey = options.appKey ?? `key_${randomId(24)}`
     this.appSecret = options.appSecret ?? `ras_${randomId(40)}`
     this.appName = options.appName ?? 'Rownd emulator'
-    this.issuer = options.issuer ?? 'https://api.rownd.io'
+    this.#issuer = options.issuer
     this.#port = options.port ?? 0
   }
 
@@ -254,6 +254,14 @@ export class RowndEmulator {
       EmulatorEndpoint,
       number
     >
+  }
+
+  /**
+   * The `iss` of minted tokens: the emulator's own URL unless configured,
+   * matching the client's default (issuer = API URL)
+   */
+  get issuer(): string {
+    return this.#issuer ?? this.url
   }
 
   /** Base URL, e.g. `http://127.0.0.1:54321` */

@@ -27,7 +27,7 @@ export type RowndAuthLevel = 'instant' | 'unverified' | 'guest' | 'verified'
 /**
  * Public JWK as served by `GET /hub/auth/keys`
  */
-export interface RowndPublicJwk {
+export type RowndPublicJwk = {
   kty: 'OKP'
   crv: 'Ed25519'
   alg: 'EdDSA'

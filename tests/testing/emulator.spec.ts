@@ -127,7 +127,7 @@ test.group('Rownd emulator | app config and keys', (group) => {
     assert.deepEqual(json, emulator.jwks)
 
     const discovery = await call(emulator, '/hub/auth/.well-known/oauth-authorization-server')
-    assert.equal(discovery.json.issuer, 'https://api.rownd.io')
+    assert.equal(discovery.json.issuer, emulator.url)
     assert.equal(discovery.json.jwks_uri, `${emulator.url}/hub/auth/keys`)
     assert.equal(discovery.json.token_endpoint, `${emulator.url}/hub/auth/token`)
   })
@@ -160,7 +160,7 @@ test.group('Rownd emulator | tokens', (group) => {
     const served = await call(emulator, '/hub/auth/keys')
     const { payload } = await verify(emulator, token, served.json)
     assert.deepEqual(payload.aud, [`app:${emulator.appId}`])
-    assert.equal(payload.iss, 'https://api.rownd.io')
+    assert.equal(payload.iss, emulator.url)
     assert.equal(payload.sub, user.userId)
     assert.equal(payload[ROWND_CLAIMS.appUserId], user.userId)
     assert.strictEqual(payload[ROWND_CLAIMS.isVerifiedUser], true)
