@@ -1,8 +1,10 @@
+import app from '@adonisjs/core/services/app'
 import type { HttpRouterService } from '@adonisjs/core/types'
+import type { ResolvedRowndConfig } from '../types.ts'
 import { RowndSessionController } from './session_controller.ts'
 
 export interface RowndRoutesOptions {
-  /** Path prefix. Default `'/rownd'` */
+  /** Path prefix. Default: `session.routePrefix` of config/rownd.ts (`'/rownd'`) */
   prefix?: string
   /** Guard name. Default `'rownd'` */
   guard?: string
@@ -16,7 +18,10 @@ export interface RowndRoutesOptions {
  */
 export function registerRowndRoutes(router: HttpRouterService, options: RowndRoutesOptions = {}) {
   const controller = new RowndSessionController({ guard: options.guard })
-  const prefix = (options.prefix ?? '/rownd').replace(/\/+$/, '')
+  // Same default as the Hub snippet, so routes and Hub never disagree
+  const configured = (app?.config?.get('rownd', undefined) as ResolvedRowndConfig | undefined)
+    ?.session
+  const prefix = (options.prefix ?? configured?.routePrefix ?? '/rownd').replace(/\/+$/, '')
   return router
     .group(() => {
       router
