@@ -160,6 +160,18 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       .first()) as InstanceType<Model> | null
   }
 
+  /**
+   * A row whose email equals this one, ignoring case. LOWER() on both sides
+   * makes it case-insensitive whatever the column collation (PostgreSQL and
+   * SQLite compare case-sensitively by default, MySQL usually does not).
+   */
+  async #findByEmail(model: Model, email: string) {
+    return (await model
+      .query()
+      .whereRaw(`LOWER(??) = ?`, [this.#column(model, this.emailColumn), email.toLowerCase()])
+      .first()) as InstanceType<Model> | null
+  }
+
   async #resolve(
     token: RowndToken,
     context: RowndLookupContext
@@ -194,15 +206,14 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     email: string,
     context: RowndLookupContext
   ): Promise<RowndUserLookup<InstanceType<Model>> | undefined> {
-    const emailColumn = this.#column(model, this.emailColumn)
     const idColumn = this.#column(model, this.rowndIdColumn)
     const lowered = email.toLowerCase()
-    // LOWER() on both sides: case-insensitive whatever the column collation
-    const match = (await model
-      .query()
-      .whereRaw(`LOWER(??) = ?`, [emailColumn, lowered])
-      .first()) as InstanceType<Model> | null
+    const match = await this.#findByEmail(model, lowered)
     if (!match) return undefined
+    // Another process linked or created this user since our lookup by Rownd id
+    if (this.getRowndUserId(match) === token.userId) {
+      return { user: match, created: false, linked: false }
+    }
 
     if (verifiedEmail(profile) !== lowered || this.getRowndUserId(match)) {
       throw new E_ROWND_ACCOUNT_CONFLICT()
@@ -239,6 +250,17 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     const attributes = {
       ...this.mapProfile(model, profile, token),
       [this.rowndIdColumn]: token.userId,
+    }
+    // An email that differs only in case from an existing row is a collision
+    // on every database, not only where the unique index happens to ignore case
+    // (linking, when on, has already claimed or refused such a row)
+    const email = attributes[this.emailColumn]
+    if (typeof email === 'string' && model.$hasColumn(this.emailColumn)) {
+      const match = await this.#findByEmail(model, email)
+      if (match && this.getRowndUserId(match) === token.userId) {
+        return { user: match, created: false, linked: false }
+      }
+      if (match) throw new E_ROWND_ACCOUNT_CONFLICT()
     }
     try {
       const user = (await model.create(attributes as any)) as InstanceType<Model>
@@ -281,9 +303,15 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   /** Writes mapped fields only, and only those that changed */
   async syncProfile(user: InstanceType<Model>, profile: RowndProfile, token: RowndToken) {
     const model = await this.getModel()
-    const attributes = this.mapProfile(model, profile, token)
+    const attributes = { ...this.mapProfile(model, profile, token) }
     const row = user as LucidRow & Record<string, unknown>
     let dirty = false
+    const email = attributes[this.emailColumn]
+    if (typeof email === 'string' && email !== row[this.emailColumn]) {
+      // Never sync an email onto a second row, even where the index ignores case
+      const owner = await this.#findByEmail(model, email)
+      if (owner && this.getId(owner) !== this.getId(user)) delete attributes[this.emailColumn]
+    }
     for (const [key, value] of Object.entries(attributes)) {
       if (key === this.rowndIdColumn || value === undefined) continue
       if (row[key] !== value) {

@@ -55,9 +55,7 @@ test.group(`Database (${dbKind()}) | exactly one row per Rownd user`, (group) =>
     const user = emulator.createUser({ email: 'signins@example.com' })
     const token = await emulator.mintToken({ userId: user.userId })
 
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, () => sessionSignIn(app, token))
-    )
+    const responses = await Promise.all(Array.from({ length: 20 }, () => sessionSignIn(app, token)))
 
     for (const response of responses) {
       assert.equal(response.status, 200, JSON.stringify(response.body))
@@ -138,6 +136,73 @@ test.group(`Database (${dbKind()}) | exactly one row per Rownd user`, (group) =>
   })
 })
 
+test.group(`Database (${dbKind()}) | two app processes on one database`, (group) => {
+  let emulator: RowndEmulator
+  let first: TestApp
+  let second: TestApp
+
+  group.setup(async () => {
+    emulator = await RowndEmulator.start()
+    first = await startTestApp({ emulator })
+    second = await startTestApp({
+      emulator,
+      keepDatabase: true,
+      sqliteFile: first.sqliteFile,
+    })
+    return async () => {
+      await second.stop()
+      await first.stop()
+      await emulator.close()
+    }
+  })
+
+  test('first requests split over two processes leave one row', async ({ assert }) => {
+    const user = emulator.createUser({ email: 'Two-Procs@example.com', firstName: 'Two' })
+    const token = await emulator.mintToken({ userId: user.userId })
+
+    // In-process single-flight cannot help here: the unique index decides
+    const responses = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        i % 3 === 0
+          ? sessionSignIn(i % 2 ? first : second, token)
+          : getWithBearer(i % 2 ? first : second, '/api/me', token)
+      )
+    )
+
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      Array(60).fill(200),
+      JSON.stringify(responses.find((r) => r.status !== 200)?.body)
+    )
+    const rows = await userRows(first.db, { rownd_user_id: user.userId })
+    assert.lengthOf(rows, 1)
+    const ids = new Set(responses.filter((r) => r.body.id !== undefined).map((r) => r.body.id))
+    assert.deepEqual([...ids], [rows[0].id])
+    const logs = [...first.output, ...second.output].join('\n')
+    assert.notMatch(logs, /SQLITE_BUSY|database is locked|deadlock/i)
+  }).timeout(60_000)
+
+  test('linking split over two processes links once', async ({ assert }) => {
+    const seeded = await seedUser(first.db, { email: 'two-procs-LINK@example.com' })
+    const user = emulator.createUser({ email: 'Two-Procs-Link@example.com' })
+    const token = await emulator.mintToken({ userId: user.userId })
+
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => getWithBearer(i % 2 ? first : second, '/api/me', token))
+    )
+
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      Array(20).fill(200),
+      JSON.stringify(responses.find((r) => r.status !== 200)?.body)
+    )
+    assert.isTrue(responses.every((r) => r.body.id === seeded.id))
+    const rows = await userRows(first.db, { rownd_user_id: user.userId })
+    assert.lengthOf(rows, 1)
+    assert.equal(rows[0].id, seeded.id)
+  }).timeout(60_000)
+})
+
 test.group(`Database (${dbKind()}) | linking by email`, (group) => {
   let emulator: RowndEmulator
   let app: TestApp
@@ -187,7 +252,10 @@ test.group(`Database (${dbKind()}) | linking by email`, (group) => {
     assert.lengthOf(rows, 1)
     assert.equal(rows[0].id, seeded.id)
     assert.equal(
-      await app.db('users').whereRaw('LOWER(email) = ?', ['link-race@example.com']).count('* as n')
+      await app
+        .db('users')
+        .whereRaw('LOWER(email) = ?', ['link-race@example.com'])
+        .count('* as n')
         .then(([r]) => Number(r.n)),
       1
     )
@@ -211,7 +279,10 @@ test.group(`Database (${dbKind()}) | linking by email`, (group) => {
     assert.deepEqual(row, seeded)
     assert.equal(await countUsers(app.db, { rownd_user_id: user.userId }), 0)
     assert.equal(
-      await app.db('users').whereRaw('LOWER(email) = ?', ['victim@example.com']).count('* as n')
+      await app
+        .db('users')
+        .whereRaw('LOWER(email) = ?', ['victim@example.com'])
+        .count('* as n')
         .then(([r]) => Number(r.n)),
       1
     )
@@ -280,6 +351,25 @@ test.group(`Database (${dbKind()}) | linking by email`, (group) => {
     assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer/)
     assert.equal(await countUsers(app.db), before)
     assert.equal(await countUsers(app.db, { email: 'nocreate@example.com' }), 0)
+  })
+
+  test('a synced email never lands on a second row, whatever its case', async ({ assert }) => {
+    const other = await seedUser(app.db, { email: 'Sync-Target@Example.com' })
+    const user = emulator.createUser({ email: 'sync-target@example.com', firstName: 'Synced' })
+    // The row exists already (an earlier sign-in), under an older email
+    const mine = await seedUser(app.db, {
+      email: 'sync-old@example.com',
+      rownd_user_id: user.userId,
+    })
+    const token = await emulator.mintToken({ userId: user.userId })
+
+    const response = await sessionSignIn(app, token)
+
+    assert.equal(response.status, 200, JSON.stringify(response.body))
+    const [row] = await userRows(app.db, { id: mine.id })
+    assert.equal(row.email, 'sync-old@example.com')
+    assert.equal(row.first_name, 'Synced')
+    assert.deepEqual((await userRows(app.db, { id: other.id }))[0], other)
   })
 
   test('with creation off, a verified email still links', async ({ assert }) => {
