@@ -71,6 +71,14 @@ export default class RowndProvider {
 
   async boot() {
     patchUnauthorizedRenderer()
+    if (this.app.usingEdgeJS) {
+      const { default: edge } = await import('edge.js')
+      const { edgePluginRownd } = await import('../src/edge/plugin.ts')
+      const config =
+        (this.app.config.get('rownd', undefined) as ResolvedRowndConfig | undefined) ??
+        defineConfig()
+      edge.use(edgePluginRownd(config))
+    }
   }
 
   async shutdown() {

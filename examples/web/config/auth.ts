@@ -1,0 +1,27 @@
+import { defineConfig } from '@adonisjs/auth'
+import type { InferAuthenticators, InferAuthEvents, Authenticators } from '@adonisjs/auth/types'
+import { rowndGuard, rowndUserProvider } from '../../../index.ts'
+
+const authConfig = defineConfig({
+  default: 'rownd',
+  guards: {
+    /** Added by `node ace configure rownd-adonis`: the session, or a bearer token */
+    rownd: rowndGuard({
+      provider: rowndUserProvider({ model: () => import('../app/models/user.ts') }),
+    }),
+    /** JSON API: bearer tokens only, the session cookie is never read */
+    api: rowndGuard({
+      provider: rowndUserProvider({ model: () => import('../app/models/user.ts') }),
+      useSession: false,
+    }),
+  },
+})
+
+export default authConfig
+
+declare module '@adonisjs/auth/types' {
+  export interface Authenticators extends InferAuthenticators<typeof authConfig> {}
+}
+declare module '@adonisjs/core/types' {
+  interface EventsList extends InferAuthEvents<Authenticators> {}
+}

@@ -1,0 +1,74 @@
+import type { ResolvedRowndConfig } from '../types.ts'
+
+/** The parts of the resolved config the Hub snippet reads */
+export type HubSnippetConfig = Pick<ResolvedRowndConfig, 'appKey'> & {
+  hub: Pick<ResolvedRowndConfig['hub'], 'scriptUrl' | 'apiUrl'>
+  session: Pick<ResolvedRowndConfig['session'], 'routePrefix'>
+}
+
+export interface HubSnippetOptions {
+  /** CSRF token sent as `X-CSRF-TOKEN` to the session routes (shield shares it as `csrfToken`) */
+  csrfToken?: string | null
+  /** CSP nonce for the two script tags (shield shares it as `cspNonce`) */
+  nonce?: string | null
+}
+
+/**
+ * Characters that could end or confuse an inline `<script>` when they
+ * appear in a JSON string: `</script>`, `<!--`, `&` entities, and the two
+ * line terminators that old JavaScript parsers refused inside strings.
+ */
+const UNSAFE_IN_SCRIPT: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+}
+
+/**
+ * JSON-encodes a value for an inline `<script>` block: the result is a
+ * JavaScript expression that can never close the script element.
+ */
+export function scriptJson(value: unknown): string {
+  const json = JSON.stringify(value) ?? 'null'
+  return json.replace(/[<>&\u2028\u2029]/g, (char) => UNSAFE_IN_SCRIPT[char])
+}
+
+/** Escapes a value for a double-quoted HTML attribute */
+export function escapeAttribute(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
+}
+
+/**
+ * Renders the Rownd Hub snippet for a page: the `_rphConfig` commands
+ * (app key, API URL, post-authentication and post-sign-out APIs pointing at
+ * the session routes, carrying the CSRF token) followed by the Hub loader.
+ * The config block comes first so the Hub reads it when it loads.
+ */
+export function renderHubSnippet(config: HubSnippetConfig, options: HubSnippetOptions = {}) {
+  const prefix = config.session.routePrefix.replace(/\/+$/, '')
+  const extraHeaders: Record<string, string> = {}
+  if (options.csrfToken) extraHeaders['X-CSRF-TOKEN'] = options.csrfToken
+
+  const commands: Array<[string, unknown]> = [['setAppKey', config.appKey]]
+  if (config.hub.apiUrl) commands.push(['setApiUrl', config.hub.apiUrl])
+  commands.push([
+    'setPostAuthenticationApi',
+    { method: 'post', url: `${prefix}/session_authenticate`, extra_headers: extraHeaders },
+  ])
+  commands.push([
+    'setPostSignOutApi',
+    { method: 'post', url: `${prefix}/session_sign_out`, extra_headers: extraHeaders },
+  ])
+
+  const nonce = options.nonce ? ` nonce="${escapeAttribute(options.nonce)}"` : ''
+  const pushes = commands.map((command) => `_rphConfig.push(${scriptJson(command)});`)
+  return [
+    `<script${nonce}>`,
+    'var _rphConfig = (window._rphConfig = window._rphConfig || []);',
+    ...pushes,
+    '</script>',
+    `<script${nonce} async src="${escapeAttribute(config.hub.scriptUrl)}" data-rownd-hub></script>`,
+  ].join('\n')
+}

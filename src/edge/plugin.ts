@@ -1,0 +1,40 @@
+import type { Edge } from 'edge.js'
+import debug from '../debug.ts'
+import { renderHubSnippet, type HubSnippetConfig } from './hub_snippet.ts'
+
+/** Global through which the compiled `@rowndHub()` tag reaches the renderer */
+const GLOBAL_NAME = '__rowndHubSnippet'
+
+/**
+ * Edge plugin registering the `@rowndHub()` tag. Put it once inside the
+ * layout's `<head>`: it renders the Hub snippet wired to the session routes,
+ * with the request's CSRF token and CSP nonce when shield shares them.
+ *
+ * The config is read on every render (a function), so it always matches
+ * `config/rownd.ts` as loaded by the app.
+ */
+export function edgePluginRownd(config: HubSnippetConfig | (() => HubSnippetConfig)) {
+  const resolve = typeof config === 'function' ? config : () => config
+  return (edge: Edge) => {
+    debug('registering the @rowndHub() Edge tag')
+    edge.global(GLOBAL_NAME, (state: Record<string, unknown>) => {
+      const csrfToken = typeof state.csrfToken === 'string' ? state.csrfToken : undefined
+      const nonce = typeof state.cspNonce === 'string' ? state.cspNonce : undefined
+      return renderHubSnippet(resolve(), { csrfToken, nonce })
+    })
+    edge.registerTag({
+      tagName: 'rowndHub',
+      block: false,
+      seekable: true,
+      compile(_parser, buffer, token) {
+        // Written raw: the snippet is built from escaped parts
+        buffer.outputExpression(
+          `state.${GLOBAL_NAME}(state)`,
+          token.filename,
+          token.loc.start.line,
+          false
+        )
+      },
+    })
+  }
+}

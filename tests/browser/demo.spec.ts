@@ -1,0 +1,289 @@
+import { test } from '@japa/runner'
+import { createServer } from 'node:net'
+import knex from 'knex'
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
+import { RowndEmulator } from '../../src/testing/index.ts'
+import {
+  launchBrowser,
+  REAL_HUB_URL,
+  runDemoToExit,
+  screenshotPath,
+  startDemo,
+  type Demo,
+} from './helpers.ts'
+
+/** Local users rows, read straight from the demo's SQLite file */
+async function usersIn(sqliteFile: string) {
+  const db = knex({
+    client: 'better-sqlite3',
+    connection: { filename: sqliteFile, readonly: true } as any,
+    useNullAsDefault: true,
+  })
+  try {
+    return await db('users').select('id', 'email', 'rownd_user_id').orderBy('id')
+  } finally {
+    await db.destroy()
+  }
+}
+
+/** Signs in through the stand-in Hub's email form, waiting for the dashboard */
+async function signInThroughHub(page: Page, email: string) {
+  const form = page.getByTestId('rownd-sign-in')
+  await form.waitFor({ state: 'visible' })
+  await form.locator('input[name="email"]').fill(email)
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === '/dashboard'),
+    form.locator('button[type="submit"]').click(),
+  ])
+}
+
+/** Waits for the dashboard's `fetch('/api/me')` and returns its response */
+function apiMeResponse(page: Page) {
+  return page.waitForResponse((response) => new URL(response.url()).pathname === '/api/me')
+}
+
+test.group('Demo app | emulator mode in a browser', (group) => {
+  let demo: Demo
+  let browser: Browser
+  let context: BrowserContext
+  let page: Page
+  const hubCalls: Array<{ status: number; body: any }> = []
+  let aliceRowndId: string
+
+  group.setup(async () => {
+    demo = await startDemo()
+    browser = await launchBrowser()
+    context = await browser.newContext({ baseURL: demo.url })
+    page = await context.newPage()
+    page.on('response', async (response: Response) => {
+      if (new URL(response.url()).pathname !== '/rownd/session_authenticate') return
+      hubCalls.push({ status: response.status(), body: await response.json().catch(() => null) })
+    })
+    return async () => {
+      await browser.close()
+      await demo.stop()
+    }
+  })
+
+  test('prints its URL and mode, and serves the public page with the stand-in Hub', async ({
+    assert,
+  }) => {
+    assert.match(demo.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    assert.match(demo.mode, /^emulator \(Rownd emulator at http:\/\/127\.0\.0\.1:\d+/)
+    const response = await fetch(`${demo.url}/`)
+    assert.equal(response.status, 200)
+    const html = await response.text()
+    assert.include(html, '<script async src="/stand_in_hub.js" data-rownd-hub></script>')
+    assert.include(html, '_rphConfig.push(["setPostAuthenticationApi"')
+    const hub = await fetch(`${demo.url}/stand_in_hub.js`)
+    assert.equal(hub.status, 200)
+    assert.match(hub.headers.get('content-type')!, /^text\/javascript/)
+
+    const guarded = await fetch(`${demo.url}/dashboard`, {
+      headers: { accept: 'text/html' },
+      redirect: 'manual',
+    })
+    assert.equal(guarded.status, 302)
+    assert.equal(guarded.headers.get('location'), '/login?return_to=%2Fdashboard')
+  })
+
+  test('signs in through the stand-in Hub and lands on the dashboard', async ({ assert }) => {
+    await page.goto('/dashboard')
+    assert.equal(new URL(page.url()).pathname, '/login')
+    // The login page asks for sign-in (data-rownd-request-sign-in): the form opens by itself
+    await page.getByTestId('rownd-sign-in').waitFor({ state: 'visible' })
+    await page.screenshot({ path: screenshotPath('01_login') })
+
+    const apiMe = apiMeResponse(page)
+    await signInThroughHub(page, 'alice@example.com')
+    assert.equal(await page.getByTestId('welcome').textContent(), 'Welcome, alice@example.com')
+
+    const row = page.getByTestId('user-row')
+    assert.equal(await row.locator('[data-column="email"]').textContent(), 'alice@example.com')
+    aliceRowndId = (await row.locator('[data-column="rowndUserId"]').textContent())!
+    assert.match(aliceRowndId, /\S{6,}/)
+
+    const profile = JSON.parse((await page.getByTestId('profile').textContent())!)
+    assert.equal(profile.data.email, 'alice@example.com')
+    assert.equal(profile.data.user_id, aliceRowndId)
+
+    // The dashboard's fetch('/api/me') carried the Hub's token as a Bearer header
+    const response = await apiMe
+    assert.equal(response.status(), 200)
+    assert.match((await response.request().allHeaders()).authorization, /^Bearer ey/)
+    const body = await response.json()
+    assert.equal(body.via, 'bearer')
+    assert.equal(body.user.email, 'alice@example.com')
+    assert.equal(body.rowndUserId, aliceRowndId)
+    await page.getByTestId('api-status').and(page.locator('[data-status="200"]')).waitFor()
+    await page.screenshot({ path: screenshotPath('02_dashboard'), fullPage: true })
+
+    // Two post-authentication calls: the sign-in (its return_to moved the page to
+    // /dashboard, so its body is gone from the browser), then the dashboard's page
+    // load, which the session already matches
+    assert.deepEqual(
+      hubCalls.map((call) => call.status),
+      [200, 200]
+    )
+    assert.deepEqual(hubCalls[1].body, {
+      message: 'Already authenticated',
+      should_refresh_page: false,
+    })
+    const rows = await usersIn(demo.sqliteFile)
+    assert.deepEqual(rows, [{ id: 1, email: 'alice@example.com', rownd_user_id: aliceRowndId }])
+  })
+
+  test('reloading calls the post-authentication API once and does not loop', async ({ assert }) => {
+    hubCalls.length = 0
+    let navigations = 0
+    const onNavigate = (frame: { parentFrame(): unknown }) => {
+      if (!frame.parentFrame()) navigations++
+    }
+    page.on('framenavigated', onNavigate)
+    await page.reload()
+    await page.getByTestId('api-status').and(page.locator('[data-status="200"]')).waitFor()
+    await page.waitForTimeout(3000)
+    page.off('framenavigated', onNavigate)
+
+    assert.equal(navigations, 1)
+    assert.deepEqual(hubCalls, [
+      { status: 200, body: { message: 'Already authenticated', should_refresh_page: false } },
+    ])
+    assert.equal(new URL(page.url()).pathname, '/dashboard')
+  })
+
+  test('the JSON API is bearer only: the session cookie alone gets a 401', async ({ assert }) => {
+    const response = await page.request.get('/api/me', { headers: { accept: 'application/json' } })
+    assert.equal(response.status(), 401)
+    assert.match(response.headers()['www-authenticate'], /^Bearer/)
+    assert.equal((await response.json()).errors[0].code, 'E_ROWND_TOKEN_MISSING')
+  })
+
+  test('a second user signing in on the same browser switches the session', async ({ assert }) => {
+    await page.goto('/')
+    assert.include(await page.getByTestId('signed-in-as').textContent(), 'alice@example.com')
+    await page.getByTestId('sign-in').click()
+    const apiMe = apiMeResponse(page)
+    await signInThroughHub(page, 'bob@example.com')
+
+    assert.equal(await page.getByTestId('welcome').textContent(), 'Welcome, bob@example.com')
+    const bobRowndId = await page
+      .getByTestId('user-row')
+      .locator('[data-column="rowndUserId"]')
+      .textContent()
+    assert.notEqual(bobRowndId, aliceRowndId)
+    const response = await apiMe
+    assert.equal(response.status(), 200)
+    assert.equal((await response.json()).user.email, 'bob@example.com')
+
+    const rows = await usersIn(demo.sqliteFile)
+    assert.deepEqual(
+      rows.map((r: any) => r.email),
+      ['alice@example.com', 'bob@example.com']
+    )
+  })
+
+  test('sign-out returns to the public page and the dashboard then asks to sign in', async ({
+    assert,
+  }) => {
+    hubCalls.length = 0
+    const signOut = page.waitForResponse(
+      (response) => new URL(response.url()).pathname === '/rownd/session_sign_out'
+    )
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/'),
+      page.getByTestId('sign-out').click(),
+    ])
+    // Its body is gone once return_to ('/') navigated the page: the URL above shows it
+    assert.equal((await signOut).status(), 200)
+    await page.getByTestId('signed-out').waitFor()
+    await page.screenshot({ path: screenshotPath('03_signed_out') })
+    assert.isNull(
+      await page.evaluate(() => (globalThis as any).localStorage.getItem('rownd_stand_in_hub'))
+    )
+
+    await page.goto('/dashboard')
+    assert.equal(new URL(page.url()).pathname, '/login')
+    assert.equal(new URL(page.url()).searchParams.get('return_to'), '/dashboard')
+    // Signed out: the Hub makes no post-authentication call
+    assert.lengthOf(hubCalls, 0)
+  })
+})
+
+test.group('Demo app | real Rownd mode and process behaviour', () => {
+  test('with ROWND_APP_KEY set it uses the configured Rownd URL and the real Hub script', async ({
+    assert,
+    cleanup,
+  }) => {
+    const emulator = await RowndEmulator.start()
+    cleanup(() => emulator.close())
+    const demo = await startDemo({
+      ROWND_APP_KEY: emulator.appKey,
+      ROWND_APP_SECRET: emulator.appSecret,
+      ROWND_API_URL: emulator.url,
+    })
+    cleanup(async () => {
+      await demo.stop()
+    })
+    assert.equal(demo.mode, `Rownd (${emulator.url})`)
+    assert.notInclude(demo.stdout.join(''), 'emulator')
+
+    const browser = await launchBrowser()
+    cleanup(() => browser.close())
+    const page = await browser.newPage()
+    // No network here: answer the real Hub's URL with nothing instead of waiting on it
+    const hubRequests: string[] = []
+    await page.route('https://hub.rownd.io/**', (route) => {
+      hubRequests.push(route.request().url())
+      return route.fulfill({ status: 200, contentType: 'text/javascript', body: '' })
+    })
+    await page.goto(`${demo.url}/`)
+    assert.equal(await page.locator('script[data-rownd-hub]').getAttribute('src'), REAL_HUB_URL)
+    assert.deepEqual(hubRequests, [REAL_HUB_URL])
+    const commands = await page.evaluate(() => (globalThis as any)._rphConfig)
+    assert.deepEqual(commands[0], ['setAppKey', emulator.appKey])
+    assert.notInclude(
+      commands.map((c: any[]) => c[0]),
+      'setApiUrl'
+    )
+
+    // The app verifies tokens against the configured URL (the test's emulator)
+    const token = await emulator.mintToken()
+    const me = await fetch(`${demo.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })
+    assert.equal(me.status, 200)
+    assert.isAbove(emulator.requestCount('jwks'), 0)
+  })
+
+  test('ROWND_APP_KEY without ROWND_APP_SECRET exits with a message', async ({ assert }) => {
+    const result = await runDemoToExit({ ROWND_APP_KEY: 'key_only' })
+    assert.equal(result.code, 1)
+    assert.include(result.stderr, 'ROWND_APP_SECRET is not')
+  })
+
+  test('a taken port gives a clear message and exit code 1', async ({ assert, cleanup }) => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    cleanup(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
+    const port = (blocker.address() as { port: number }).port
+
+    const started = Date.now()
+    const result = await runDemoToExit({ PORT: String(port) })
+    assert.equal(result.code, 1)
+    assert.include(result.stderr, `Port ${port} is already in use`)
+    assert.notInclude(result.stdout, 'running at')
+    assert.isBelow(Date.now() - started, 30_000)
+  })
+
+  test('Ctrl-C (SIGINT) and SIGTERM stop the app and the emulator cleanly', async ({ assert }) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const demo = await startDemo()
+      const emulatorUrl = demo.mode.match(/at (http:\/\/\S+?),/)![1]
+      assert.equal((await fetch(`${emulatorUrl}/__emulator/health`)).status, 200)
+      const started = Date.now()
+      assert.equal(await demo.stop(signal), 0, `exit code after ${signal}`)
+      assert.isBelow(Date.now() - started, 5000)
+      await assert.rejects(() => fetch(`${demo.url}/`))
+      await assert.rejects(() => fetch(`${emulatorUrl}/__emulator/health`))
+    }
+  })
+})
