@@ -66,17 +66,42 @@ export async function importKeySet(jwks: unknown): Promise<KeySet> {
   return { jwks: { keys: published }, keys }
 }
 
+/** At most one refetch per this window for kids that look like a rotation */
+const ROTATION_REFETCH_INTERVAL = 5_000
+const ROWND_KID = /^sig-(\d{9,11})(?:-\d+)?$/
+
+/**
+ * Rownd names keys `sig-<unix seconds>`. A kid of that form, not older than
+ * the newest key we hold and not from the future, is what a rotation looks
+ * like; anything else is junk and waits for the normal cooldown.
+ */
+function isPlausibleRotation(kid: string, known: Map<string, unknown>, now: number): boolean {
+  const match = ROWND_KID.exec(kid)
+  if (!match) return false
+  const issued = Number(match[1])
+  if (issued > now / 1000 + 60) return false
+  let newest = 0
+  for (const knownKid of known.keys()) {
+    const knownMatch = ROWND_KID.exec(knownKid)
+    if (knownMatch) newest = Math.max(newest, Number(knownMatch[1]))
+  }
+  return issued >= newest
+}
+
 /**
  * Rownd's signing keys (`GET /hub/auth/keys`), held in memory so a token
  * verifies without I/O. Refreshed in the background; on errors the last
  * good keys serve for `maxStale`. An unknown `kid` triggers at most one
- * refetch per cooldown window, shared by every concurrent caller.
+ * refetch per cooldown window, shared by every concurrent caller; a kid
+ * shaped like Rownd's next key may refetch once per 5 s within it, so a
+ * junk-kid probe cannot hide a real rotation.
  */
 export class KeyStore {
   #options: KeyStoreOptions
   #pinned?: Promise<KeySet>
   #refreshable?: Refreshable<KeySet>
   #lastUnknownRefetch = Number.NEGATIVE_INFINITY
+  #lastRotationRefetch = Number.NEGATIVE_INFINITY
   #unknownRefetch?: Promise<KeySet>
 
   constructor(options: KeyStoreOptions) {
@@ -126,10 +151,19 @@ export class KeyStore {
 
     let refetch = this.#unknownRefetch
     if (!refetch) {
-      if (Date.now() - this.#lastUnknownRefetch < this.#options.unknownKidCooldown) {
+      const now = Date.now()
+      if (now - this.#lastUnknownRefetch >= this.#options.unknownKidCooldown) {
+        this.#lastUnknownRefetch = now
+      } else if (
+        // A junk kid must not hide a real rotation for a whole cooldown: a kid
+        // that looks like Rownd's next key gets its own, tighter-limited lane
+        isPlausibleRotation(kid, current.keys, now) &&
+        now - this.#lastRotationRefetch >= ROTATION_REFETCH_INTERVAL
+      ) {
+        this.#lastRotationRefetch = now
+      } else {
         throw new E_ROWND_UNKNOWN_KEY()
       }
-      this.#lastUnknownRefetch = Date.now()
       debug('unknown kid: refetching signing keys')
       refetch = this.#refreshable!.refresh().finally(() => {
         this.#unknownRefetch = undefined

@@ -33,6 +33,8 @@ export interface VerifierOptions {
   clockTolerance: number
   maxTokenLength: number
   cacheMaxEntries: number
+  /** Before a freshly verified token's revocation check: may load the user's shared revocations */
+  userSeen?: (userId: string) => Promise<void> | undefined
 }
 
 /** SHA-256 of a raw token, base64url: the only form of a token we keep or log */
@@ -92,6 +94,8 @@ export class TokenVerifier {
     }
 
     const verified = await this.#verifyUncached(token, hash)
+    const seen = this.#options.userSeen?.(verified.userId)
+    if (seen) await seen
     if (this.#options.revocations.isRevoked(verified)) throw new E_ROWND_TOKEN_REVOKED()
     const ttl = Math.floor((verified.expiresAt + this.#toleranceSeconds) * 1000 - Date.now())
     if (ttl > 0) this.#cache.set(hash, verified, { ttl })
@@ -107,6 +111,15 @@ export class TokenVerifier {
       !SEGMENT.test(parts[2])
     ) {
       throw new E_ROWND_TOKEN_MALFORMED()
+    }
+    // Base64url leaves unused low bits in a segment's last character, so one
+    // signature has several spellings that decode alike. Only the canonical
+    // one is accepted: otherwise a revoked token (known by the hash of its
+    // text) would verify again under another spelling.
+    for (const part of parts) {
+      if (Buffer.from(part, 'base64url').toString('base64url') !== part) {
+        throw new E_ROWND_TOKEN_MALFORMED()
+      }
     }
 
     const headerText = Buffer.from(parts[0], 'base64url').toString('utf8')
@@ -217,6 +230,9 @@ function mapJoseError(error: unknown, hash: string): Error {
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.reason === 'missing')
       return new E_ROWND_TOKEN_MALFORMED(`Rownd access token has no ${error.claim} claim`)
+    // A claim of the wrong type (`"exp": "soon"`) is malformed, not expired
+    if (error.reason === 'invalid')
+      return new E_ROWND_TOKEN_MALFORMED('Rownd access token has claims of the wrong type')
     if (error.claim === 'iss') return new E_ROWND_TOKEN_ISSUER()
     if (error.claim === 'nbf') return new E_ROWND_TOKEN_NOT_YET_VALID()
     if (error.claim === 'exp') return new E_ROWND_TOKEN_EXPIRED()

@@ -184,6 +184,9 @@ export class RowndGuard<
       typeof payload.rid === 'string' &&
       (typeof payload.id === 'string' || typeof payload.id === 'number') &&
       typeof payload.at === 'number'
+    // A user this instance has not met yet: read their shared revocations once
+    const seen = valid ? this.#client.userSeen(payload.rid) : undefined
+    if (seen) await seen
     if (!valid || this.#client.revocations.isSessionRevoked(payload.rid, payload.at)) {
       session.forget(this.sessionKeyName)
       throw new E_ROWND_SESSION_INVALID()

@@ -4,7 +4,7 @@ import { RuntimeException } from '@adonisjs/core/exceptions'
 import { LRUCache } from 'lru-cache'
 import { toMs } from '../define_config.ts'
 import debug from '../debug.ts'
-import { E_ROWND_ACCOUNT_CONFLICT, E_ROWND_USER_NOT_FOUND } from '../errors.ts'
+import { E_ROWND_ACCOUNT_CONFLICT, E_ROWND_API_ERROR, E_ROWND_USER_NOT_FOUND } from '../errors.ts'
 import type {
   RowndEmitter,
   RowndLookupContext,
@@ -181,7 +181,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     if (existing) return { user: existing, created: false, linked: false }
 
     // Everything below needs the profile; if it cannot be fetched, nothing is written
-    const profile = await context.profile()
+    const profile = await this.#profileOf(context)
 
     const linkEnabled = this.#options.link !== false && model.$hasColumn(this.emailColumn)
     const email = profileEmail(profile)
@@ -192,6 +192,17 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
 
     if (this.#options.create === false) throw new E_ROWND_USER_NOT_FOUND()
     return this.#create(model, token, profile, context)
+  }
+
+  /** The profile; a user Rownd no longer knows (deleted) is a 401, not a 502 */
+  async #profileOf(context: RowndLookupContext) {
+    try {
+      return await context.profile()
+    } catch (error) {
+      if (error instanceof E_ROWND_API_ERROR && error.rowndStatus === 404)
+        throw new E_ROWND_USER_NOT_FOUND()
+      throw error
+    }
   }
 
   /**

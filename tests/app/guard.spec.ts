@@ -224,6 +224,18 @@ test.group('rownd guard | bearer flow', (group) => {
     assert.lengthOf(await app.db('users').where('rownd_user_id', user.userId), 1)
   })
 
+  test('a user deleted in Rownd whose token is still valid gets 401, and no row', async ({
+    assert,
+  }) => {
+    const user = emulator.createUser({ email: 'deleted@example.com' })
+    const token = await emulator.mintToken({ userId: user.userId })
+    emulator.deleteUser(user.userId)
+    const response = await fetch(`${app.url}/api/me`, { headers: bearer(token) })
+    assert.equal(response.status, 401)
+    assert.equal((await response.json()).errors[0].code, 'E_ROWND_USER_NOT_FOUND')
+    assert.lengthOf(await app.db('users').where('rownd_user_id', user.userId), 0)
+  })
+
   test('events fire for attempts, successes, failures and creation', async ({ assert }) => {
     const user = emulator.createUser({ email: 'events@example.com' })
     await fetch(`${app.url}/api/me`, {

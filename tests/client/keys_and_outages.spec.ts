@@ -177,6 +177,38 @@ test.group('RowndClient | cold start and pinning', () => {
 })
 
 test.group('RowndClient | unknown kid and rotation', () => {
+  test('forged rotation-shaped kids refetch at most once per 5 s inside the cooldown', async ({
+    assert,
+    cleanup,
+  }) => {
+    const { emulator, client } = await setup(cleanup, { cache: { unknownKidCooldown: '30s' } })
+    await client.warmUp()
+    await rejects(
+      assert,
+      client.verifyToken(await emulator.mintToken({ kid: 'junk' })),
+      E_ROWND_UNKNOWN_KEY
+    )
+    emulator.resetCounts()
+
+    // Kids shaped like Rownd's next key, none of them published
+    const now = Math.floor(Date.now() / 1000)
+    const forged = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => emulator.mintToken({ kid: `sig-${now}-${i + 7}` }))
+    )
+    const results = await Promise.all(
+      forged.map((token) => client.verifyToken(token).catch((error) => error))
+    )
+    for (const error of results) assert.instanceOf(error, E_ROWND_UNKNOWN_KEY)
+    assert.equal(emulator.requestCount('jwks'), 1)
+    // Old-looking kids never take the rotation lane
+    await rejects(
+      assert,
+      client.verifyToken(await emulator.mintToken({ kid: 'sig-1000000000' })),
+      E_ROWND_UNKNOWN_KEY
+    )
+    assert.equal(emulator.requestCount('jwks'), 1)
+  })
+
   test('50 concurrent unknown kids cause at most one refetch per cooldown', async ({
     assert,
     cleanup,
