@@ -20,6 +20,12 @@ export interface RowndStateSync {
   appConfigLoaded(config: RowndAppConfig): void
   keysLoaded(jwks: { keys: unknown[] }): void
   revoked(userId: string, entry: RevocationEntry): Promise<void>
+  /**
+   * Called before a user's revocations are checked on a slow path (uncached
+   * token, session); may load them from the store. Returns undefined when
+   * there is nothing to wait for.
+   */
+  userSeen?(userId: string): Promise<void> | undefined
   close(): Promise<void>
 }
 
@@ -79,6 +85,7 @@ export class RowndClient {
       clockTolerance: config.clockTolerance,
       maxTokenLength: config.maxTokenLength,
       cacheMaxEntries: config.cache.verifiedTokenMaxEntries,
+      userSeen: (userId) => this.userSeen(userId),
     })
     this.users = new RowndUsersApi(
       this.http,
@@ -95,6 +102,14 @@ export class RowndClient {
   async useStateSync(sync: RowndStateSync) {
     this.#sync = sync
     await sync.attach(this)
+  }
+
+  /**
+   * Lets a shared store load the revocations of a user this instance has
+   * not met yet. Undefined (nothing to await) when memory-only or known.
+   */
+  userSeen(userId: string): Promise<void> | undefined {
+    return this.#sync?.userSeen?.(userId)
   }
 
   #assertConfigured() {
