@@ -23,18 +23,28 @@ function guardOf(ctx: HttpContext, guardName: string): AnyRowndGuard {
 }
 
 /**
+ * Only JSON (or no body) reaches the session routes: every body type a
+ * cross-site page can post without a CORS preflight (forms, text/plain)
+ * gets 415, with or without shield.
+ */
+function assertJsonOrEmpty(ctx: HttpContext) {
+  const contentType = ctx.request.header('content-type')
+  const hasBody =
+    Number(ctx.request.header('content-length') ?? 0) > 0 || ctx.request.header('transfer-encoding')
+  if (contentType || hasBody) {
+    if (!contentType || ctx.request.is(['json']) !== 'json') {
+      throw new E_ROWND_UNSUPPORTED_MEDIA_TYPE()
+    }
+  }
+}
+
+/**
  * The token of a session-authenticate call: `Authorization: Bearer` or a
  * JSON body `{ access_token }`. Any other body type is refused (415), so a
  * cross-site HTML form can never sign anyone in.
  */
 function readSignInToken(ctx: HttpContext): string {
-  const contentType = ctx.request.header('content-type')
-  const hasBody =
-    Number(ctx.request.header('content-length') ?? 0) > 0 || ctx.request.header('transfer-encoding')
-  if (contentType || hasBody) {
-    if (!contentType || ctx.request.is(['json']) !== 'json')
-      throw new E_ROWND_UNSUPPORTED_MEDIA_TYPE()
-  }
+  assertJsonOrEmpty(ctx)
   const header = readBearer(ctx)
   const body = ctx.request.body() as unknown
   let fromBody: string | undefined
@@ -113,6 +123,8 @@ export class RowndSessionController {
    * the user out of Rownd as well (`session.signOutFromRownd`).
    */
   async signOut(ctx: HttpContext) {
+    // A cross-site form must not be able to sign users out either
+    assertJsonOrEmpty(ctx)
     const guard = guardOf(ctx, this.#guardName)
     const client = guard.client
     const payload = await guard.logout()

@@ -103,6 +103,21 @@ test.group('session routes | traditional-app flow', (group) => {
     assert.equal(me.status, 401)
   })
 
+  test('a cross-site form cannot sign a user out', async ({ assert }) => {
+    const jar = new CookieJar()
+    await signIn(jar, app.url, await emulator.mintToken())
+    const out = await jar.fetch(`${app.url}/rownd/session_sign_out`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'accept': 'application/json',
+      },
+      body: 'a=1',
+    })
+    assert.equal(out.status, 415)
+    assert.equal((await jar.fetch(`${app.url}/api/me`, { headers: JSON_ACCEPT })).status, 200)
+  })
+
   test('text/plain (a CORS-simple cross-site post) is refused too', async ({ assert }) => {
     const response = await fetch(`${app.url}/rownd/session_authenticate`, {
       method: 'POST',
