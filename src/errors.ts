@@ -199,6 +199,23 @@ export const E_ROWND_UNSUPPORTED_MEDIA_TYPE = class extends Exception {
   }
 }
 
+/**
+ * A browser request to the session routes from another site (by
+ * `Sec-Fetch-Site` or `Origin`): only the app's own pages may sign users
+ * in or out.
+ */
+export const E_ROWND_CROSS_SITE_REQUEST = class extends Exception {
+  static status = 403
+  static code = 'E_ROWND_CROSS_SITE_REQUEST'
+  constructor(message = 'The Rownd session routes accept requests from this site only') {
+    super(message)
+  }
+
+  async handle(error: this, ctx: HttpContext) {
+    return renderRowndError(error, ctx)
+  }
+}
+
 /** Invalid or missing configuration, raised when the client is first used */
 export const E_ROWND_CONFIG = class extends Exception {
   static status = 500
@@ -223,5 +240,6 @@ export const errors = {
   E_ROWND_API_ERROR,
   E_ROWND_ACCOUNT_CONFLICT,
   E_ROWND_UNSUPPORTED_MEDIA_TYPE,
+  E_ROWND_CROSS_SITE_REQUEST,
   E_ROWND_CONFIG,
 }

@@ -4,7 +4,7 @@ import debug from '../debug.ts'
 import { E_ROWND_CONFIG } from '../errors.ts'
 import type { RowndAppConfig, RowndJwks } from '../types.ts'
 import type { RowndClient, RowndStateSync } from './rownd_client.ts'
-import { type RevocationEntry, USER_REVOCATION_TTL } from './revocations.ts'
+import { mergeRevocations, type RevocationEntry, USER_REVOCATION_TTL } from './revocations.ts'
 
 /** Keys of the shared entries (inside the store's own prefix) */
 export const SHARED_KEYS = {
@@ -359,14 +359,17 @@ export class SharedRowndState implements RowndStateSync {
     }
     const stored = toRevocationEntry(current.value)
     if (stored && covers(stored, entry)) return
-    const merged = mergeEntries(stored, entry)
+    const merged = mergeRevocations(stored, entry)
     const written = await this.#set(key, merged, USER_REVOCATION_TTL)
     if (!written.ok) this.#queueRevocation(userId, merged)
   }
 
   #queueRevocation(userId: string, entry: RevocationEntry) {
     if (this.#pendingRevocations.size >= 10_000 && !this.#pendingRevocations.has(userId)) return
-    this.#pendingRevocations.set(userId, mergeEntries(this.#pendingRevocations.get(userId), entry))
+    this.#pendingRevocations.set(
+      userId,
+      mergeRevocations(this.#pendingRevocations.get(userId), entry)
+    )
   }
 
   async #writeAppConfig(stamped: Stamped<RowndAppConfig>) {
@@ -453,20 +456,6 @@ export function toRevocationEntry(raw: unknown): RevocationEntry | undefined {
     if (Object.keys(valid).length > 0) entry.tokens = valid
   }
   return entry.before === undefined && entry.tokens === undefined ? undefined : entry
-}
-
-/** Union of two entries: the later sign-out time, every unexpired token hash */
-function mergeEntries(a: RevocationEntry | undefined, b: RevocationEntry): RevocationEntry {
-  const now = Date.now() / 1000
-  const merged: RevocationEntry = {}
-  const before = Math.max(a?.before ?? Number.NEGATIVE_INFINITY, b.before ?? -Infinity)
-  if (Number.isFinite(before)) merged.before = before
-  const tokens: Record<string, number> = {}
-  for (const source of [a?.tokens, b.tokens]) {
-    for (const [hash, exp] of Object.entries(source ?? {})) if (exp > now) tokens[hash] = exp
-  }
-  if (Object.keys(tokens).length > 0) merged.tokens = tokens
-  return merged
 }
 
 /** Whether `stored` already revokes everything `entry` revokes */

@@ -187,7 +187,7 @@ export class RowndGuard<
     // A user this instance has not met yet: read their shared revocations once
     const seen = valid ? this.#client.userSeen(payload.rid) : undefined
     if (seen) await seen
-    if (!valid || this.#client.revocations.isSessionRevoked(payload.rid, payload.at)) {
+    if (!valid || this.#client.revocations.isSessionRevoked(payload.rid, payload.at, payload.th)) {
       session.forget(this.sessionKeyName)
       throw new E_ROWND_SESSION_INVALID()
     }
@@ -272,7 +272,7 @@ export class RowndGuard<
       current &&
       current.rid === token.userId &&
       current.id === id &&
-      !this.#client.revocations.isSessionRevoked(current.rid, current.at)
+      !this.#client.revocations.isSessionRevoked(current.rid, current.at, current.th)
     ) {
       this.token = token
       this.#succeeded(user, token.userId, 'session')
@@ -280,7 +280,7 @@ export class RowndGuard<
     }
     // New sign-in or another user: a fresh session id defeats fixation
     session.regenerate()
-    const payload: RowndSessionPayload = { id, rid: token.userId, at: Date.now() }
+    const payload: RowndSessionPayload = { id, rid: token.userId, at: Date.now(), th: token.hash }
     session.put(this.sessionKeyName, payload)
     this.token = token
     this.#succeeded(user, token.userId, 'session')

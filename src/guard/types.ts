@@ -11,6 +11,8 @@ export interface RowndSessionPayload {
   rid: string
   /** When the session was established (unix ms) */
   at: number
+  /** SHA-256 of the token that opened it: revoking that token ends the session too */
+  th?: string
 }
 
 /** Result of mapping a verified token onto a local user */

@@ -2,6 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import { RuntimeException } from '@adonisjs/core/exceptions'
 import debug from '../debug.ts'
 import {
+  E_ROWND_CROSS_SITE_REQUEST,
   E_ROWND_TOKEN_MALFORMED,
   E_ROWND_TOKEN_MISSING,
   E_ROWND_UNSUPPORTED_MEDIA_TYPE,
@@ -23,11 +24,32 @@ function guardOf(ctx: HttpContext, guardName: string): AnyRowndGuard {
 }
 
 /**
+ * Browsers label every request with where it came from. A bodiless
+ * `fetch(..., { mode: 'no-cors' })` or `sendBeacon` from another site (or a
+ * sibling subdomain) carries no content type to refuse, so the origin is
+ * checked too. Non-browser clients send neither header and pass.
+ */
+function assertSameOrigin(ctx: HttpContext) {
+  const site = ctx.request.header('sec-fetch-site')
+  if (site === 'cross-site' || site === 'same-site') throw new E_ROWND_CROSS_SITE_REQUEST()
+  const origin = ctx.request.header('origin')
+  if (origin === undefined) return
+  let host: string | undefined
+  try {
+    host = new URL(origin).host
+  } catch {
+    host = undefined
+  }
+  if (host !== ctx.request.header('host')) throw new E_ROWND_CROSS_SITE_REQUEST()
+}
+
+/**
  * Only JSON (or no body) reaches the session routes: every body type a
  * cross-site page can post without a CORS preflight (forms, text/plain)
  * gets 415, with or without shield.
  */
 function assertJsonOrEmpty(ctx: HttpContext) {
+  assertSameOrigin(ctx)
   const contentType = ctx.request.header('content-type')
   const hasBody =
     Number(ctx.request.header('content-length') ?? 0) > 0 || ctx.request.header('transfer-encoding')

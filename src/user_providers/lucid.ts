@@ -29,7 +29,8 @@ export interface RowndLucidUserProviderOptions<Model extends LucidModel> {
   create?: boolean
   /**
    * Attributes written on creation and synced on session sign-in. Default:
-   * email, first/last name or full name, where the model has such columns.
+   * the email Rownd verified (never an unverified one), first/last name or
+   * full name, where the model has such columns.
    */
   mapProfile?: (profile: RowndProfile, token: RowndToken) => Record<string, unknown>
   /**
@@ -46,6 +47,13 @@ function verifiedEmail(profile: RowndProfile): string | undefined {
   return typeof email === 'string' && email.length > 0 ? email.toLowerCase() : undefined
 }
 
+/** The verified email as Rownd spells it: the only email ever written to a row */
+function verifiedEmailAsSent(profile: RowndProfile): string | undefined {
+  const email = profile.verified_data?.email
+  return typeof email === 'string' && email.length > 0 ? email : undefined
+}
+
+/** Any email of the profile, verified or not: used to detect collisions only */
 function profileEmail(profile: RowndProfile): string | undefined {
   const email = profile.data?.email ?? profile.verified_data?.email
   return typeof email === 'string' && email.length > 0 ? email : undefined
@@ -297,7 +305,9 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     if (this.#options.mapProfile) return this.#options.mapProfile(profile, token)
     const data = profile.data ?? {}
     const attributes: Record<string, unknown> = {}
-    const email = profileEmail(profile)
+    // An unverified address is never stored: whoever typed it could squat an
+    // account (and lock out the real owner, whose verified sign-in would 409)
+    const email = verifiedEmailAsSent(profile)
     const first = typeof data.first_name === 'string' ? data.first_name : undefined
     const last = typeof data.last_name === 'string' ? data.last_name : undefined
     const full =

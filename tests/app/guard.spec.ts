@@ -177,6 +177,26 @@ test.group('rownd guard | bearer flow', (group) => {
     assert.deepEqual(await app.db('users').select('*').orderBy('id'), before)
   })
 
+  test('an unverified email is never stored, so it cannot squat the real owner', async ({
+    assert,
+  }) => {
+    const squatter = emulator.createUser({ email: 'owner@example.com', emailVerified: false })
+    const first = await fetch(`${app.url}/api/me`, {
+      headers: bearer(await emulator.mintToken({ userId: squatter.userId })),
+    })
+    assert.equal(first.status, 200)
+    const squatterRow = await app.db('users').where('rownd_user_id', squatter.userId).first()
+    assert.isNull(squatterRow.email)
+
+    const owner = emulator.createUser({ email: 'owner@example.com', emailVerified: true })
+    const second = await fetch(`${app.url}/api/me`, {
+      headers: bearer(await emulator.mintToken({ userId: owner.userId })),
+    })
+    assert.equal(second.status, 200)
+    const ownerRow = await app.db('users').where('rownd_user_id', owner.userId).first()
+    assert.equal(ownerRow.email, 'owner@example.com')
+  })
+
   test('creation and linking can be turned off', async ({ assert }) => {
     const stranger = emulator.createUser({ email: 'nobody@example.com' })
     const token = await emulator.mintToken({ userId: stranger.userId })

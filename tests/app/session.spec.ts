@@ -118,6 +118,35 @@ test.group('session routes | traditional-app flow', (group) => {
     assert.equal((await jar.fetch(`${app.url}/api/me`, { headers: JSON_ACCEPT })).status, 200)
   })
 
+  test('bodiless cross-site and foreign-origin posts are refused with 403', async ({ assert }) => {
+    const jar = new CookieJar()
+    const token = await emulator.mintToken()
+    await signIn(jar, app.url, token)
+    for (const headers of [
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+    ]) {
+      const out = await jar.fetch(`${app.url}/rownd/session_sign_out`, {
+        method: 'POST',
+        headers: { ...headers, accept: 'application/json' },
+      })
+      assert.equal(out.status, 403, JSON.stringify(headers))
+      assert.equal((await out.json()).errors[0].code, 'E_ROWND_CROSS_SITE_REQUEST')
+      const inFromAfar = await signIn(new CookieJar(), app.url, token, undefined, headers)
+      assert.equal(inFromAfar.status, 403, JSON.stringify(headers))
+    }
+    assert.equal((await jar.fetch(`${app.url}/api/me`, { headers: JSON_ACCEPT })).status, 200)
+
+    // The app's own pages (same origin) are fine
+    const own = await signIn(new CookieJar(), app.url, token, undefined, {
+      'sec-fetch-site': 'same-origin',
+      'origin': app.url,
+    })
+    assert.equal(own.status, 200)
+  })
+
   test('text/plain (a CORS-simple cross-site post) is refused too', async ({ assert }) => {
     const response = await fetch(`${app.url}/rownd/session_authenticate`, {
       method: 'POST',
@@ -176,7 +205,9 @@ test.group('session routes | traditional-app flow', (group) => {
 
   test('sign-out ends the session and the old cookie is rejected', async ({ assert }) => {
     const user = emulator.createUser({ email: 'signout@example.com' })
-    const token = await emulator.mintToken({ userId: user.userId })
+    // Issued a while ago, as a real session's token is at sign-out time
+    const issuedAt = Math.floor(Date.now() / 1000) - 60
+    const token = await emulator.mintToken({ userId: user.userId, issuedAt })
     const jar = new CookieJar()
     await signIn(jar, app.url, token)
     const stolen = jar.clone()
@@ -198,6 +229,28 @@ test.group('session routes | traditional-app flow', (group) => {
     const revoked = await fetch(`${app.url}/api/me`, { headers: bearer(token) })
     assert.equal(revoked.status, 401)
     assert.equal((await revoked.json()).errors[0].code, 'E_ROWND_TOKEN_REVOKED')
+  })
+
+  test('revoking the token that opened a session ends that session', async ({ assert }) => {
+    const user = emulator.createUser({ email: 'revoke-one@example.com' })
+    const token = await emulator.mintToken({ userId: user.userId })
+    const jar = new CookieJar()
+    await signIn(jar, app.url, token)
+    assert.equal((await jar.fetch(`${app.url}/api/me`, { headers: JSON_ACCEPT })).status, 200)
+
+    const revoked = await fetch(`${app.url}/_test/revoke_token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    })
+    assert.equal(revoked.status, 200)
+    const me = await jar.fetch(`${app.url}/api/me`, { headers: JSON_ACCEPT })
+    assert.equal(me.status, 401)
+    assert.equal((await me.json()).errors[0].code, 'E_ROWND_SESSION_INVALID')
+
+    // A fresh token of the same user signs in again at once
+    const again = await signIn(jar, app.url, await emulator.mintToken({ userId: user.userId }))
+    assert.equal((await again.json()).should_refresh_page, true)
   })
 
   test('HTML clients are redirected to login; JSON clients get 401 with a challenge', async ({

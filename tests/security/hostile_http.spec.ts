@@ -471,13 +471,28 @@ test.group('Security | hostile HTTP', (group) => {
   /*
    * Cross-site posts
    */
-  test('cross-site: form post to the CSRF-free route is refused (415)', async ({ assert }) => {
+  test('cross-site: form post to the CSRF-free route is refused (403 by origin)', async ({
+    assert,
+  }) => {
     const response = await post(
       {
         'content-type': 'application/x-www-form-urlencoded',
         'origin': 'https://evil.example',
         'referer': 'https://evil.example/page',
       },
+      `access_token=${token}`
+    )
+    assert.equal(response.status, 403)
+    assert.include(response.body, 'E_ROWND_CROSS_SITE_REQUEST')
+    await assertNoSession(assert, response)
+    await assertNothingCreated(assert)
+  })
+
+  test('cross-site: form post without Origin (old browsers) is still refused (415)', async ({
+    assert,
+  }) => {
+    const response = await post(
+      { 'content-type': 'application/x-www-form-urlencoded' },
       `access_token=${token}`
     )
     assert.equal(response.status, 415)

@@ -1,0 +1,48 @@
+/*
+ * rownd-adonis benchmark
+ *
+ * Small numeric and formatting helpers.
+ */
+
+export function median(values: number[]): number {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+export function round(value: number, digits = 2): number {
+  if (!Number.isFinite(value)) return value
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}
+
+/** Renders rows as a plain text table (first row is the header) */
+export function table(rows: Array<Array<string | number>>): string {
+  const cells = rows.map((row) => row.map((cell) => String(cell)))
+  const widths = cells[0].map((_, column) =>
+    Math.max(...cells.map((row) => (row[column] ?? '').length))
+  )
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])
+      )
+      .join('  ')
+  return [
+    line(cells[0]),
+    widths.map((width) => '-'.repeat(width)).join('  '),
+    ...cells.slice(1).map(line),
+  ].join('\n')
+}
+
+/** Same rows as a GitHub markdown table */
+export function markdownTable(rows: Array<Array<string | number>>): string {
+  const cells = rows.map((row) => row.map((cell) => String(cell)))
+  const line = (row: string[]) => `| ${row.join(' | ')} |`
+  return [
+    line(cells[0]),
+    line(cells[0].map((_, index) => (index === 0 ? '---' : '---:'))),
+    ...cells.slice(1).map(line),
+  ].join('\n')
+}

@@ -1,0 +1,691 @@
+/*
+ * rownd-adonis benchmark: `npm run bench`
+ *
+ * Boots the test app compiled, in production mode, pinned to core 0, and
+ * drives it from this process (pinned to core 1) with autocannon over
+ * 127.0.0.1. Prints one table and writes bench/results/latest.json.
+ *
+ *   BENCH_QUICK=1     1 round, 1 s windows, small counts (CI smoke check)
+ *   BENCH_ROUNDS=n    rounds (default 5)      BENCH_DURATION=s   window (default 4)
+ *   BENCH_ONLY=a,b    only these parts: throughput scenario names (open, rownd,
+ *                     rownd_cached, session, tokens, rownd_same_rotating,
+ *                     rownd_distinct) and/or signin, cold, memory
+ *   BENCH_PROFILE=1   run the throughput server with --cpu-prof (tmp/bench_prof)
+ *   BENCH_SERVER_FLAGS="--max-old-space-size=96"   extra node flags for the app
+ *
+ * Exits non-zero on crashes and request errors only; missed targets are
+ * reported, not fatal.
+ */
+
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import knex, { type Knex } from 'knex'
+import { RowndEmulator } from '../src/testing/index.ts'
+import { buildRowndClaims, signCompact } from '../src/testing/tokens.ts'
+import { runWindow, storm, type WindowResult } from './lib/load.ts'
+import {
+  buildBenchApp,
+  DRIVER_CORE,
+  pinSelf,
+  ROOT,
+  SERVER_CORE,
+  startBenchServer,
+  type BenchServer,
+} from './lib/server.ts'
+import { markdownTable, median, round, table } from './lib/stats.ts'
+
+const QUICK = process.env.BENCH_QUICK === '1'
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean)
+const runs = (part: string) => !ONLY || ONLY.includes(part)
+const PROFILE = process.env.BENCH_PROFILE === '1'
+const config = {
+  rounds: Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5)),
+  duration: Number(process.env.BENCH_DURATION ?? (QUICK ? 1 : 4)),
+  warmup: QUICK ? 0.5 : 1,
+  connections: 20,
+  microMs: QUICK ? 300 : 1000,
+  seedUsers: QUICK ? 3000 : 100_000,
+  distinctPool: QUICK ? 4000 : 50_000,
+  coldStorm: QUICK ? 100 : 500,
+  signInUsers: QUICK ? 20 : 100,
+  sameUserRequests: QUICK ? 20 : 100,
+  memoryTokens: QUICK ? 2000 : 100_000,
+}
+
+const errors: string[] = []
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
+
+/*
+ * ---------------------------------------------------------------
+ * Setup
+ * ---------------------------------------------------------------
+ */
+
+const pinned = pinSelf(DRIVER_CORE)
+if (!pinned) log('taskset unavailable: driver and server are NOT pinned')
+const loadBefore = os.loadavg()
+
+log('compiling the package and the test app into tmp/bench_build')
+buildBenchApp()
+
+const emulator = await RowndEmulator.start()
+const workDir = join(ROOT, 'tmp/bench_work')
+mkdirSync(workDir, { recursive: true })
+const sqliteFile = join(workDir, `bench-${process.pid}.sqlite3`)
+rmSync(sqliteFile, { force: true })
+
+const serverEnv = {
+  ROWND_APP_KEY: emulator.appKey,
+  ROWND_APP_SECRET: emulator.appSecret,
+  ROWND_API_URL: emulator.url,
+  SQLITE_FILE: sqliteFile,
+  AUTO_MIGRATE: 'true',
+}
+const profileDir = join(ROOT, 'tmp/bench_prof')
+const servers: BenchServer[] = []
+async function start(options: { profile?: boolean } = {}) {
+  const server = await startBenchServer({
+    env: serverEnv,
+    pin: pinned,
+    nodeFlags: [
+      // Lets GET /_test/stats?gc=1 collect garbage before reading RSS, so
+      // memory numbers show what is retained, not what V8 has not collected yet
+      '--expose-gc',
+      ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ],
+  })
+  servers.push(server)
+  return server
+}
+
+const db: Knex = knex({
+  client: 'better-sqlite3',
+  connection: { filename: sqliteFile },
+  useNullAsDefault: true,
+})
+
+const rowndId = (index: number) => `bench_user_${String(index).padStart(6, '0')}`
+
+/** Inserts users 1..count with Rownd ids, so tokens of those ids map to existing rows */
+async function seedUsers(count: number) {
+  const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ')
+  const rows = Array.from({ length: count }, (_, index) => ({
+    email: `bench${index + 1}@bench.test`,
+    full_name: `Bench User ${index + 1}`,
+    role: 'member',
+    rownd_user_id: rowndId(index + 1),
+    created_at: stamp,
+    updated_at: stamp,
+  }))
+  await db.transaction(async (trx) => {
+    for (let offset = 0; offset < rows.length; offset += 500) {
+      await trx('users').insert(rows.slice(offset, offset + 500))
+    }
+  })
+}
+
+/** A token for a Rownd user, signed with the emulator's current key (random jti: always distinct) */
+function signToken(userId: string) {
+  const now = Math.floor(Date.now() / 1000)
+  return signCompact(
+    { alg: 'EdDSA', kid: emulator.currentKid },
+    buildRowndClaims({
+      appId: emulator.appId,
+      issuer: emulator.issuer,
+      userId,
+      sub: userId,
+      authLevel: 'verified',
+      isVerifiedUser: true,
+      isAnonymous: false,
+      issuedAt: now,
+      expiresAt: now + 4 * 3600,
+    }),
+    emulator.signingKey
+  )
+}
+
+async function signMany(count: number, userOf: (index: number) => string) {
+  const out: string[] = new Array(count)
+  for (let offset = 0; offset < count; offset += 256) {
+    const batch = Math.min(256, count - offset)
+    const tokens = await Promise.all(
+      Array.from({ length: batch }, (_, index) => signToken(userOf(offset + index)))
+    )
+    for (let index = 0; index < batch; index++) out[offset + index] = `Bearer ${tokens[index]}`
+  }
+  return out
+}
+
+function outbound() {
+  const counts = emulator.counts()
+  return Object.values(counts).reduce((sum, count) => sum + count, 0)
+}
+
+/** Raw jose verification cost, measured on the server's core while the server idles */
+function verifyMicro() {
+  const args = ['--import=@poppinss/ts-exec', 'bench/verify_micro.ts', String(config.microMs)]
+  const stdout = pinned
+    ? execFileSync('taskset', ['-c', String(SERVER_CORE), process.execPath, ...args], { cwd: ROOT })
+    : execFileSync(process.execPath, args, { cwd: ROOT })
+  return JSON.parse(stdout.toString().trim().split('\n').pop()!) as {
+    sequential: { count: number; cpuMicros: number; wallMicros: number }
+    concurrent20: { count: number; cpuMicros: number; wallMicros: number }
+  }
+}
+
+/*
+ * ---------------------------------------------------------------
+ * Throughput: sections 1, 2 and 3
+ * ---------------------------------------------------------------
+ */
+
+interface Scenario {
+  name: string
+  label: string
+  path: string
+  headers: Record<string, string>
+  rotate?: { pool: string[]; cursor: { next: number } }
+}
+
+interface RoundSample extends WindowResult {
+  serverCpuMicrosPerRequest: number
+  outbound: number
+}
+
+const results: Record<string, unknown> = {}
+const samples: Record<string, RoundSample[]> = {}
+const micro: Array<ReturnType<typeof verifyMicro>> = []
+
+let server = await start({ profile: PROFILE })
+log(`server ${server.url} (pid ${server.pid}), emulator ${emulator.url}`)
+log(`seeding ${config.seedUsers} users`)
+await seedUsers(config.seedUsers)
+
+const loginResponse = await fetch(`${server.url}/_test/web_login/1`, { method: 'POST' })
+if (!loginResponse.ok) throw new Error(`web_login answered ${loginResponse.status}`)
+const cookie = loginResponse.headers
+  .getSetCookie()
+  .map((header) => header.split(';')[0])
+  .join('; ')
+const tokenResponse = await fetch(`${server.url}/_test/api_token/1`, { method: 'POST' })
+if (!tokenResponse.ok) throw new Error(`api_token answered ${tokenResponse.status}`)
+const accessToken = ((await tokenResponse.json()) as { token: string }).token
+
+const warmBearer = `Bearer ${await signToken(rowndId(1))}`
+log(`signing ${config.distinctPool} distinct tokens for one user`)
+const distinctPool = await signMany(config.distinctPool, () => rowndId(1))
+
+const allScenarios: Scenario[] = [
+  { name: 'open', label: 'unprotected', path: '/bench/open', headers: {} },
+  {
+    name: 'rownd',
+    label: 'rownd, warm token',
+    path: '/bench/rownd',
+    headers: { authorization: warmBearer },
+  },
+  {
+    name: 'rownd_cached',
+    label: 'rownd + identity cache, warm',
+    path: '/bench/rownd_cached',
+    headers: { authorization: warmBearer },
+  },
+  { name: 'session', label: 'adonis session guard', path: '/bench/session', headers: { cookie } },
+  {
+    name: 'tokens',
+    label: 'adonis access tokens',
+    path: '/bench/tokens',
+    headers: { authorization: `Bearer ${accessToken}` },
+  },
+  {
+    name: 'rownd_same_rotating',
+    label: 'rownd, warm (rotation path)',
+    path: '/bench/rownd',
+    headers: {},
+    rotate: { pool: [warmBearer], cursor: { next: 0 } },
+  },
+  {
+    name: 'rownd_distinct',
+    label: 'rownd, distinct tokens',
+    path: '/bench/rownd',
+    headers: {},
+    rotate: { pool: distinctPool, cursor: { next: 0 } },
+  },
+]
+const scenarios = allScenarios.filter((s) => runs(s.name))
+
+// Each route must answer 200 with user 1 before it is measured
+for (const scenario of scenarios) {
+  const headers = scenario.rotate ? { authorization: scenario.rotate.pool[0] } : scenario.headers
+  const response = await fetch(`${server.url}${scenario.path}`, { headers })
+  const body = (await response.json().catch(() => null)) as { id?: number; ok?: boolean } | null
+  if (response.status !== 200 || (scenario.name !== 'open' && body?.id !== 1)) {
+    throw new Error(`${scenario.path} answered ${response.status} ${JSON.stringify(body)}`)
+  }
+}
+
+log('warming up')
+for (const scenario of scenarios) {
+  await runWindow({
+    url: server.url,
+    connections: config.connections,
+    duration: config.warmup,
+    ...scenario,
+  })
+}
+
+async function measureScenario(scenario: Scenario): Promise<RoundSample> {
+  emulator.resetCounts()
+  const cpuBefore = server.cpuMicros()
+  const window = await runWindow({
+    url: server.url,
+    connections: config.connections,
+    duration: config.duration,
+    ...scenario,
+  })
+  const cpuUsed = server.cpuMicros() - cpuBefore
+  const sample = {
+    ...window,
+    serverCpuMicrosPerRequest: cpuUsed / Math.max(1, window.requests),
+    outbound: outbound(),
+  }
+  if (window.non2xx > 0 || window.errors > 0) {
+    errors.push(
+      `${scenario.name}: ${window.non2xx} non-2xx, ${window.errors} errors (${JSON.stringify(window.statusCodes)})`
+    )
+  }
+  return sample
+}
+
+for (let roundIndex = 0; roundIndex < config.rounds; roundIndex++) {
+  // Rotate the order so no scenario always runs first or last
+  const order = scenarios.map((_, index) => scenarios[(index + roundIndex) % scenarios.length])
+  for (const scenario of order) {
+    const sample = await measureScenario(scenario)
+    ;(samples[scenario.name] ??= []).push(sample)
+    log(
+      `round ${roundIndex + 1}/${config.rounds} ${scenario.name.padEnd(20)} ${round(sample.rps, 0)} req/s, p50 ${sample.p50} ms, p99 ${sample.p99} ms, cpu ${round(sample.serverCpuMicrosPerRequest, 0)} us/req, outbound ${sample.outbound}`
+    )
+  }
+  micro.push(verifyMicro())
+}
+
+const summary: Record<
+  string,
+  {
+    label: string
+    rps: number
+    p50: number
+    p99: number
+    serverCpuMicrosPerRequest: number
+    outbound: number
+    driverCpuShare: number
+  }
+> = {}
+for (const scenario of scenarios) {
+  const list = samples[scenario.name]
+  summary[scenario.name] = {
+    label: scenario.label,
+    rps: median(list.map((s) => s.rps)),
+    p50: median(list.map((s) => s.p50)),
+    p99: median(list.map((s) => s.p99)),
+    serverCpuMicrosPerRequest: median(list.map((s) => s.serverCpuMicrosPerRequest)),
+    outbound: list.reduce((sum, s) => sum + s.outbound, 0),
+    driverCpuShare: median(list.map((s) => s.driverCpuShare)),
+  }
+}
+
+/** Median over rounds of a per-round ratio (pairs samples taken in the same round) */
+function ratio(a: string, b: string, metric: (s: RoundSample) => number = (s) => s.rps) {
+  if (!samples[a] || !samples[b]) return Number.NaN
+  return median(samples[a].map((s, index) => metric(s) / metric(samples[b][index])))
+}
+/** Median over rounds of the extra time per request of `a` over `b` */
+function extraMicros(
+  a: string,
+  b: string,
+  perRequest: (s: RoundSample) => number = (s) => 1e6 / s.rps
+) {
+  if (!samples[a] || !samples[b]) return Number.NaN
+  return median(samples[a].map((s, index) => perRequest(s) - perRequest(samples[b][index])))
+}
+
+const rawVerify = {
+  sequentialCpuMicros: median(micro.map((m) => m.sequential.cpuMicros)),
+  sequentialWallMicros: median(micro.map((m) => m.sequential.wallMicros)),
+  concurrent20CpuMicros: median(micro.map((m) => m.concurrent20.cpuMicros)),
+}
+const distinct = {
+  extraMicrosFromThroughput: extraMicros('rownd_distinct', 'rownd_same_rotating'),
+  extraMicrosFromThroughputVsFixedHeader: extraMicros('rownd_distinct', 'rownd'),
+  extraServerCpuMicros: extraMicros(
+    'rownd_distinct',
+    'rownd_same_rotating',
+    (s) => s.serverCpuMicrosPerRequest
+  ),
+}
+
+/*
+ * ---------------------------------------------------------------
+ * Section 5: first sign-in storm (on the warm server)
+ * ---------------------------------------------------------------
+ */
+
+async function signInStorm() {
+  const ids = Array.from({ length: config.signInUsers }, (_, index) => `signin_${index + 1}`)
+  for (const [index, userId] of ids.entries()) {
+    emulator.createUser({ userId, email: `signin${index + 1}@bench.test`, firstName: 'New' })
+  }
+  const tokens = await Promise.all(ids.map((userId) => emulator.mintToken({ userId })))
+  emulator.resetCounts()
+  const many = await storm(
+    server.url,
+    tokens.map((token) => ({ path: '/bench/rownd', headers: { authorization: `Bearer ${token}` } }))
+  )
+  const manyRows = await db('users').whereIn('rownd_user_id', ids).count({ count: '*' })
+  const manyProfileFetches = emulator.requestCount('user_get')
+
+  const single = 'signin_single'
+  emulator.createUser({ userId: single, email: 'single@bench.test' })
+  const token = await emulator.mintToken({ userId: single })
+  emulator.resetCounts()
+  const one = await storm(
+    server.url,
+    Array.from({ length: config.sameUserRequests }, () => ({
+      path: '/bench/rownd',
+      headers: { authorization: `Bearer ${token}` },
+    }))
+  )
+  const oneRows = await db('users').where('rownd_user_id', single).count({ count: '*' })
+  const result = {
+    newUsers: {
+      users: ids.length,
+      ...many,
+      rowsCreated: Number(manyRows[0].count),
+      profileFetches: manyProfileFetches,
+      errors: many.sent - many.ok,
+    },
+    oneNewUser: {
+      ...one,
+      rowsCreated: Number(oneRows[0].count),
+      profileFetches: emulator.requestCount('user_get'),
+      errors: one.sent - one.ok,
+    },
+  }
+  if (result.newUsers.errors || result.newUsers.rowsCreated !== ids.length) {
+    errors.push(`sign-in storm: ${JSON.stringify(result.newUsers)}`)
+  }
+  if (result.oneNewUser.errors || result.oneNewUser.rowsCreated !== 1) {
+    errors.push(`one-user storm: ${JSON.stringify(result.oneNewUser)}`)
+  }
+  return result
+}
+
+/*
+ * ---------------------------------------------------------------
+ * Section 4: cold-start storm, then section 6: memory (fresh process)
+ * ---------------------------------------------------------------
+ */
+
+async function coldStorm() {
+  const tokens = await signMany(config.coldStorm, (index) => rowndId(index + 1))
+  emulator.resetCounts()
+  server = await start()
+  const bootOutbound = outbound()
+  const result = await storm(
+    server.url,
+    tokens.map((authorization) => ({ path: '/bench/rownd', headers: { authorization } }))
+  )
+  const fetches = {
+    appConfig: emulator.requestCount('app_config'),
+    jwks: emulator.requestCount('jwks'),
+    total: outbound(),
+    duringBoot: bootOutbound,
+  }
+  if (result.ok !== result.sent) errors.push(`cold storm: ${JSON.stringify(result)}`)
+  return { ...result, fetches }
+}
+
+async function memory() {
+  // The bench API routes run without session middleware, like an API app's
+  // Baseline after JIT and heap warm-up with a repeated token, so growth is the caches'
+  await runWindow({
+    url: server.url,
+    path: '/bench/rownd_cached',
+    connections: config.connections,
+    duration: config.warmup * 2,
+    headers: { authorization: warmBearer },
+  })
+  const before = await server.stats({ gc: true })
+  log(`signing ${config.memoryTokens} tokens for ${config.memoryTokens} users`)
+  const pool = await signMany(config.memoryTokens, (index) => rowndId(index + 1))
+  emulator.resetCounts()
+  const run = await runWindow({
+    url: server.url,
+    path: '/bench/rownd_cached',
+    connections: config.connections,
+    amount: config.memoryTokens,
+    rotate: { pool, cursor: { next: 0 } },
+  })
+  const after = await server.stats({ gc: true })
+  if (run.non2xx || run.errors) {
+    errors.push(`memory run: ${run.non2xx} non-2xx, ${run.errors} errors`)
+  }
+  return {
+    tokens: config.memoryTokens,
+    users: config.memoryTokens,
+    rps: run.rps,
+    outbound: outbound(),
+    before,
+    after,
+    rssGrowthMb: (after.rss - before.rss) / 2 ** 20,
+  }
+}
+
+let signIn: Awaited<ReturnType<typeof signInStorm>> | undefined
+let cold: Awaited<ReturnType<typeof coldStorm>> | undefined
+let mem: Awaited<ReturnType<typeof memory>> | undefined
+try {
+  if (runs('signin')) {
+    log('first sign-in storm')
+    signIn = await signInStorm()
+  }
+  await server.stop()
+  if (runs('cold')) {
+    log(`cold-start storm (${config.coldStorm} requests)`)
+    cold = await coldStorm()
+  }
+  if (runs('memory')) {
+    if (!cold) server = await start()
+    log(`memory (${config.memoryTokens} distinct tokens, users)`)
+    mem = await memory()
+  }
+  await server.stop()
+} finally {
+  for (const running of servers) await running.stop()
+  await db.destroy()
+  await emulator.close()
+  rmSync(sqliteFile, { force: true })
+}
+
+/*
+ * ---------------------------------------------------------------
+ * Report
+ * ---------------------------------------------------------------
+ */
+
+interface Target {
+  name: string
+  target: string
+  value: number | string
+  pass: boolean | 'n/a'
+}
+/** A ratio target; 'n/a' when a scenario it needs was not run (BENCH_ONLY) */
+function atLeast(name: string, value: number, wanted: number): Target {
+  // BENCH_ONLY may leave a ratio without its scenarios
+  return {
+    name,
+    target: `>= ${wanted}`,
+    value,
+    pass: Number.isNaN(value) ? 'n/a' : value >= wanted,
+  }
+}
+const distinctRatio = distinct.extraMicrosFromThroughput / rawVerify.sequentialCpuMicros
+const targets: Target[] = [
+  atLeast('warm bearer / session guard', ratio('rownd', 'session'), 1.2),
+  atLeast('warm bearer / access-tokens guard', ratio('rownd', 'tokens'), 2.5),
+  atLeast('identity cache on / unprotected', ratio('rownd_cached', 'open'), 0.9),
+  {
+    name: 'extra us per distinct token / raw verify us',
+    target: '<= 1.25',
+    value: distinctRatio,
+    pass: Number.isNaN(distinctRatio) ? 'n/a' : distinctRatio <= 1.25,
+  },
+  {
+    name: 'outbound requests once warm',
+    target: '0',
+    value: Object.values(summary).reduce((sum, s) => sum + s.outbound, 0),
+    pass: Object.values(summary).every((s) => s.outbound === 0),
+  },
+  ...(cold
+    ? [
+        {
+          name: 'cold storm app_config + jwks fetches',
+          target: '1 + 1',
+          value: `${cold.fetches.appConfig} + ${cold.fetches.jwks}`,
+          pass: cold.fetches.appConfig === 1 && cold.fetches.jwks === 1,
+        },
+      ]
+    : []),
+  ...(mem
+    ? [
+        {
+          name: `RSS growth over ${mem.tokens} distinct tokens (MB)`,
+          target: '<= 64',
+          value: mem.rssGrowthMb,
+          pass: mem.rssGrowthMb <= 64,
+        },
+      ]
+    : []),
+]
+
+const cpus = os.cpus()
+const machine = {
+  cpu: cpus[0]?.model ?? 'unknown',
+  cores: cpus.length,
+  os: `${os.type()} ${os.release()}`,
+  memoryGb: round(os.totalmem() / 2 ** 30, 1),
+  loadAverageBefore: loadBefore.map((value) => round(value)),
+  loadAverageAfter: os.loadavg().map((value) => round(value)),
+  pinned: pinned ? { server: SERVER_CORE, driver: DRIVER_CORE } : false,
+}
+
+const throughputRows: Array<Array<string | number>> = [
+  ['route', 'req/s', 'p50 ms', 'p99 ms', 'server CPU us/req', 'outbound'],
+  ...Object.values(summary).map((s) => [
+    s.label,
+    round(s.rps, 0),
+    s.p50,
+    s.p99,
+    round(s.serverCpuMicrosPerRequest, 0),
+    s.outbound,
+  ]),
+]
+const targetRows: Array<Array<string | number>> = [
+  ['target', 'wanted', 'got', ''],
+  ...targets.map((t) => [
+    t.name,
+    t.target,
+    typeof t.value === 'number' ? round(t.value) : t.value,
+    t.pass === 'n/a' ? 'n/a' : t.pass ? 'pass' : 'MISS',
+  ]),
+]
+const otherRows: Array<Array<string | number>> = [
+  ['measure', 'value'],
+  ['raw jose EdDSA verify, CPU us (tight loop)', round(rawVerify.sequentialCpuMicros, 1)],
+  ['raw jose EdDSA verify, CPU us (20 in flight)', round(rawVerify.concurrent20CpuMicros, 1)],
+  ['distinct token extra us/req (from req/s)', round(distinct.extraMicrosFromThroughput, 1)],
+  ['distinct token extra server CPU us/req', round(distinct.extraServerCpuMicros, 1)],
+]
+if (cold) {
+  otherRows.push(
+    [
+      `cold storm: ${cold.sent} first requests, ok / fetches app_config+jwks (total)`,
+      `${cold.ok} / ${cold.fetches.appConfig}+${cold.fetches.jwks} (${cold.fetches.total})`,
+    ],
+    [
+      'cold storm: first success / all done (ms)',
+      `${round(cold.firstSuccessMs ?? Number.NaN, 0)} / ${round(cold.allDoneMs, 0)}`,
+    ]
+  )
+}
+if (signIn) {
+  otherRows.push(
+    [
+      `sign-in storm: ${signIn.newUsers.users} new users, rows / errors / profile fetches`,
+      `${signIn.newUsers.rowsCreated} / ${signIn.newUsers.errors} / ${signIn.newUsers.profileFetches}`,
+    ],
+    [
+      `sign-in storm: ${signIn.oneNewUser.sent} requests of one new user, rows / errors / profile fetches`,
+      `${signIn.oneNewUser.rowsCreated} / ${signIn.oneNewUser.errors} / ${signIn.oneNewUser.profileFetches}`,
+    ]
+  )
+}
+if (mem) {
+  otherRows.push(
+    [
+      `memory: RSS before / after ${mem.tokens} tokens+users (MB)`,
+      `${round(mem.before.rss / 2 ** 20, 1)} / ${round(mem.after.rss / 2 ** 20, 1)}`,
+    ],
+    [
+      'memory: verified-token cache / profile cache entries after',
+      `${mem.after.verifiedTokens} / ${mem.after.profiles}`,
+    ]
+  )
+}
+
+const header = `rownd-adonis bench${QUICK ? ' (QUICK smoke run: numbers are not meaningful)' : ''}: ${config.rounds} round(s) x ${config.duration} s, ${config.connections} connections, median of rounds
+${machine.cpu}, ${machine.cores} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; server pinned to core ${SERVER_CORE}, load generator to core ${DRIVER_CORE}; load average before ${machine.loadAverageBefore.join(' ')}, after ${machine.loadAverageAfter.join(' ')}`
+process.stdout.write(
+  `\n${header}\n\n${table(throughputRows)}\n\n${table(otherRows)}\n\n${table(targetRows)}\n`
+)
+if (errors.length) process.stdout.write(`\nERRORS:\n${errors.map((e) => `  ${e}`).join('\n')}\n`)
+
+const resultsDir = join(ROOT, 'bench/results')
+mkdirSync(resultsDir, { recursive: true })
+Object.assign(results, {
+  date: new Date().toISOString(),
+  node: process.version,
+  machine,
+  quick: QUICK,
+  config,
+  throughput: summary,
+  rounds: samples,
+  rawVerify,
+  rawVerifyRounds: micro,
+  distinct,
+  ratios: {
+    rowndVsSession: ratio('rownd', 'session'),
+    rowndVsTokens: ratio('rownd', 'tokens'),
+    rowndVsOpen: ratio('rownd', 'open'),
+    cachedVsOpen: ratio('rownd_cached', 'open'),
+    cachedVsSession: ratio('rownd_cached', 'session'),
+    cachedVsTokens: ratio('rownd_cached', 'tokens'),
+  },
+  coldStorm: cold,
+  signInStorm: signIn,
+  memory: mem,
+  targets,
+  errors,
+  markdown: {
+    throughput: markdownTable(throughputRows),
+    other: markdownTable(otherRows),
+    targets: markdownTable(targetRows),
+  },
+})
+writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
+log(`wrote bench/results/latest.json${PROFILE ? `; CPU profile in ${profileDir}` : ''}`)
+
+process.exitCode = errors.length ? 1 : 0
