@@ -170,8 +170,8 @@ export async function startBenchServer(options: StartOptions): Promise<BenchServ
     pid,
     process: child,
     output,
-    async stats(options = {}) {
-      const response = await fetch(`${url}/_test/stats${options.gc ? '?gc=1' : ''}`)
+    async stats(request: { gc?: boolean } = {}) {
+      const response = await fetch(`${url}/_test/stats${request.gc ? '?gc=1' : ''}`)
       if (!response.ok) throw new Error(`GET /_test/stats answered ${response.status}`)
       return (await response.json()) as Awaited<ReturnType<BenchServer['stats']>>
     },
