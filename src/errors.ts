@@ -167,14 +167,15 @@ export const E_ROWND_API_ERROR = class extends Exception {
 }
 
 /**
- * A sign-in whose email matches an existing account that Rownd has not
- * verified: linking would hand that account to whoever typed the email.
+ * A sign-in whose email matches an existing account that cannot be linked:
+ * Rownd has not verified the email (linking would hand the account to
+ * whoever typed it), linking is off, or the row belongs to another Rownd user.
  */
 export const E_ROWND_ACCOUNT_CONFLICT = class extends Exception {
   static status = 409
   static code = 'E_ROWND_ACCOUNT_CONFLICT'
   constructor(
-    message = 'An account with this email already exists; verify the email with Rownd to link it'
+    message = 'An account with this email already exists and cannot be linked to this Rownd user'
   ) {
     super(message)
   }

@@ -15,8 +15,6 @@ export interface HttpClientOptions {
   appKey: string
   appSecret: string
   timeout: number
-  /** Most bytes read from any Rownd answer */
-  maxResponseBytes?: number
 }
 
 /**

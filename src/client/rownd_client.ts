@@ -112,10 +112,12 @@ export class RowndClient {
     return this.#sync?.userSeen?.(userId)
   }
 
+  #configured() {
+    return Boolean(this.config.appKey || this.config.appId)
+  }
+
   #assertConfigured() {
-    if (!this.config.appKey && !this.config.appId) {
-      throw new E_ROWND_CONFIG('rownd-adonis: set ROWND_APP_KEY (or appId) in config/rownd.ts')
-    }
+    if (!this.#configured()) throw this.#configError()
   }
 
   /** The app id: configured, or from Rownd's app config */
@@ -136,7 +138,7 @@ export class RowndClient {
    * (Rownd unreachable and nothing cached).
    */
   verifyToken(token: unknown): Promise<RowndToken> {
-    if (!this.config.appKey && !this.config.appId) return Promise.reject(this.#configError())
+    if (!this.#configured()) return Promise.reject(this.#configError())
     return this.verifier.verify(token)
   }
 

@@ -1,4 +1,4 @@
-import { createHash, KeyObject, verify as verifySignature } from 'node:crypto'
+import { hash as digest, KeyObject, verify as verifySignature } from 'node:crypto'
 import type { CryptoKey } from 'jose'
 import { LRUCache } from 'lru-cache'
 import debug from '../debug.ts'
@@ -66,7 +66,8 @@ function isCanonical(segment: string): boolean {
 
 /** SHA-256 of a raw token, base64url: the only form of a token we keep or log */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url')
+  // One-shot hash: no Hash object per request
+  return digest('sha256', token, 'base64url')
 }
 
 /**
@@ -97,10 +98,6 @@ export class TokenVerifier {
     for (const [hash, token] of this.#cache.entries()) {
       if (token.userId === userId) this.#cache.delete(hash)
     }
-  }
-
-  evictHash(hash: string) {
-    this.#cache.delete(hash)
   }
 
   async verify(token: unknown): Promise<RowndToken> {

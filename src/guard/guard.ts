@@ -19,8 +19,6 @@ import type {
   RowndUserProviderContract,
 } from './types.ts'
 
-const BEARER = /^[ \t]*bearer[ \t]+([^ \t]+)[ \t]*$/i
-
 type SessionLike = {
   sessionId: string
   get(key: string): unknown
@@ -47,8 +45,8 @@ export function readBearer(ctx: HttpContext): string | undefined {
       bearerError: 'invalid_request',
     })
   }
-  const match = BEARER.exec(header)
-  if (!match) {
+  const token = parseBearer(header)
+  if (token === undefined) {
     throw Object.assign(
       new E_ROWND_TOKEN_MALFORMED('The Authorization header must use the Bearer scheme'),
       {
@@ -56,7 +54,30 @@ export function readBearer(ctx: HttpContext): string | undefined {
       }
     )
   }
-  return match[1]
+  return token
+}
+
+function isBlank(code: number) {
+  return code === 0x20 || code === 0x09
+}
+
+/**
+ * The token of `Bearer <token>` (scheme in any case, spaces or tabs around),
+ * or undefined. A hand-written scan: this runs on every request.
+ */
+function parseBearer(header: string): string | undefined {
+  let start = 0
+  let end = header.length
+  while (start < end && isBlank(header.charCodeAt(start))) start++
+  while (end > start && isBlank(header.charCodeAt(end - 1))) end--
+  if (end - start < 8 || header.slice(start, start + 6).toLowerCase() !== 'bearer') return undefined
+  let tokenStart = start + 6
+  if (!isBlank(header.charCodeAt(tokenStart))) return undefined
+  while (tokenStart < end && isBlank(header.charCodeAt(tokenStart))) tokenStart++
+  for (let index = tokenStart; index < end; index++) {
+    if (isBlank(header.charCodeAt(index))) return undefined
+  }
+  return tokenStart < end ? header.slice(tokenStart, end) : undefined
 }
 
 /**
