@@ -1,85 +1,14 @@
 import { test } from '@japa/runner'
-import { RowndClient } from '../../src/client/rownd_client.ts'
 import { hashToken } from '../../src/client/verifier.ts'
-import { defineConfig } from '../../src/define_config.ts'
 import {
   E_ROWND_API_ERROR,
   E_ROWND_BAD_SIGNATURE,
   E_ROWND_UNAVAILABLE,
   E_ROWND_UNKNOWN_KEY,
 } from '../../src/errors.ts'
-import type { RowndConfigInput, RowndJwks } from '../../src/types.ts'
-import {
-  RowndEmulator,
-  type EmulatorEndpoint,
-  type EmulatorFault,
-} from '../../src/testing/index.ts'
-
-type Cleanup = (handler: () => void | Promise<void>) => void
-type ErrorClass = abstract new (...args: any[]) => Error
-
-async function startEmulator(cleanup: Cleanup) {
-  const emulator = await RowndEmulator.start()
-  cleanup(() => emulator.close())
-  return emulator
-}
-
-function createClient(cleanup: Cleanup, emulator: RowndEmulator, config: RowndConfigInput = {}) {
-  const client = new RowndClient(
-    defineConfig({
-      appKey: emulator.appKey,
-      appSecret: emulator.appSecret,
-      apiUrl: emulator.url,
-      issuer: emulator.issuer,
-      timeout: 500,
-      ...config,
-      cache: { retryBase: 50, retryMax: 200, ...config.cache },
-    })
-  )
-  cleanup(() => client.close())
-  return client
-}
-
-async function setup(cleanup: Cleanup, config: RowndConfigInput = {}) {
-  const emulator = await startEmulator(cleanup)
-  const client = createClient(cleanup, emulator, config)
-  return { emulator, client }
-}
-
-/**
- * Awaits a rejection and checks its class, code and status, plus that
- * nothing secret (the raw token, the app secret) shows in any rendering
- * of the error.
- */
-async function rejects(
-  assert: any,
-  promise: Promise<unknown>,
-  errorClass: ErrorClass & { code?: string; status?: number },
-  secrets: unknown[] = []
-): Promise<any> {
-  let error: any
-  try {
-    await promise
-  } catch (caught) {
-    error = caught
-  }
-  assert.exists(error, `expected a ${errorClass.code} rejection`)
-  assert.instanceOf(error, errorClass, `got ${String(error)}`)
-  assert.equal(error.code, errorClass.code)
-  assert.equal(error.status, errorClass.status)
-  for (const secret of secrets) {
-    if (typeof secret !== 'string' || secret.length < 8) continue
-    for (const rendering of [
-      String(error),
-      error.message,
-      error.stack ?? '',
-      JSON.stringify(error),
-    ]) {
-      assert.notInclude(rendering, secret)
-    }
-  }
-  return error
-}
+import type { RowndJwks } from '../../src/types.ts'
+import { type EmulatorEndpoint, type EmulatorFault } from '../../src/testing/index.ts'
+import { createClient, rejects, setup, startEmulator } from './helpers.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -5,6 +5,13 @@ import { bearer, CookieJar, signIn } from '../helpers/http.ts'
 import { PrivateRedis } from './redis_server.ts'
 
 /**
+ * A sign-out revokes tokens issued before its second (`iat` counts whole
+ * seconds; one minted in that very second stays valid). Tokens a browser
+ * holds at sign-out were issued earlier, as these are.
+ */
+const earlier = () => Math.floor(Date.now() / 1000) - 30
+
+/**
  * Several real app processes behind one private redis-server: sessions in
  * Redis (@adonisjs/session), Rownd state shared through an @adonisjs/cache
  * store (memory L1 + Redis L2 + bus). A, B, C use Redis sessions; E keeps
@@ -102,7 +109,7 @@ test.group('cluster | several instances, one Redis', (group) => {
   }) => {
     await start('A', {})
     const user = emulator.createUser({ email: 'ada@example.com' })
-    const token = await emulator.mintToken({ userId: user.userId })
+    const token = await emulator.mintToken({ userId: user.userId, issuedAt: earlier() })
     const jar = new CookieJar()
     const signedIn = await signIn(jar, apps.A.url, token)
     assert.equal(signedIn.status, 200)
@@ -136,7 +143,7 @@ test.group('cluster | several instances, one Redis', (group) => {
     assert,
   }) => {
     const user = emulator.createUser({ email: 'grace@example.com' })
-    const token = await emulator.mintToken({ userId: user.userId })
+    const token = await emulator.mintToken({ userId: user.userId, issuedAt: earlier() })
     // Two browsers: one signed in on A, one on B (sessions live in Redis)
     const jarA = new CookieJar()
     const jarB = new CookieJar()
@@ -191,7 +198,7 @@ test.group('cluster | several instances, one Redis', (group) => {
     assert,
   }) => {
     const user = emulator.createUser({ email: 'hopper@example.com' })
-    const token = await emulator.mintToken({ userId: user.userId })
+    const token = await emulator.mintToken({ userId: user.userId, issuedAt: earlier() })
     const jarA = new CookieJar()
     const jarB = new CookieJar()
     assert.equal((await signIn(jarA, apps.A.url, token)).status, 200)
@@ -244,7 +251,7 @@ test.group('cluster | several instances, one Redis', (group) => {
     assert.equal((await signIn(jar, apps.A.url, known)).status, 200)
     // A user who will sign out on E while Redis is away
     const leaver = emulator.createUser({ email: 'leaver@example.com' })
-    const leaverToken = await emulator.mintToken({ userId: leaver.userId })
+    const leaverToken = await emulator.mintToken({ userId: leaver.userId, issuedAt: earlier() })
     for (const app of [apps.B, apps.C, apps.E]) {
       assert.equal((await me(app, { token: leaverToken })).status, 200)
     }
@@ -317,7 +324,7 @@ test.group('cluster | several instances, one Redis', (group) => {
 
     // Sessions and revocation work again across instances
     const user = emulator.createUser({ email: 'after@example.com' })
-    const token = await emulator.mintToken({ userId: user.userId })
+    const token = await emulator.mintToken({ userId: user.userId, issuedAt: earlier() })
     const jarAfter = new CookieJar()
     assert.equal((await signIn(jarAfter, apps.A.url, token)).status, 200)
     for (const app of [apps.B, apps.C, apps.E]) {
