@@ -6,6 +6,7 @@
  */
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { waitForListening } from '../../tests/helpers/test_app.ts'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -137,32 +138,7 @@ export async function startBenchServer(options: StartOptions): Promise<BenchServ
           stdio: ['ignore', 'pipe', 'pipe'],
         })
   const output: string[] = []
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`bench app did not start:\n${output.join('\n')}`)),
-      30_000
-    )
-    let buffer = ''
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop()!
-      for (const line of lines) {
-        if (output.length < 500) output.push(line)
-        const match = /^listening (http:\/\/\S+)/.exec(line)
-        if (match) {
-          clearTimeout(timer)
-          resolve(match[1])
-        }
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`bench app exited with ${code}:\n${output.join('\n')}`))
-    })
-  })
+  const url = await waitForListening(child, output, 'bench app', 500)
   const pid = child.pid!
 
   return {

@@ -41,6 +41,44 @@ export async function resetDatabase(db: Knex) {
   }
 }
 
+/**
+ * Collects a started app's output lines into `output` and resolves with the
+ * URL of its `listening <url>` line (rejects if it exits or takes 30 s).
+ */
+export function waitForListening(
+  child: ChildProcess,
+  output: string[],
+  label: string,
+  maxLines = Number.POSITIVE_INFINITY
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${label} did not start:\n${output.join('\n')}`)),
+      30_000
+    )
+    let buffer = ''
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString()
+      const lines = buffer.split('\n')
+      buffer = lines.pop()!
+      for (const line of lines) {
+        if (output.length < maxLines) output.push(line)
+        const match = /^listening (http:\/\/\S+)/.exec(line)
+        if (match) {
+          clearTimeout(timer)
+          resolve(match[1])
+        }
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${label} exited with ${code}:\n${output.join('\n')}`))
+    })
+  })
+}
+
 export interface TestAppOptions {
   emulator?: RowndEmulator
   env?: Record<string, string | undefined>
@@ -104,32 +142,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     }
   )
   const output: string[] = []
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`test app did not start:\n${output.join('\n')}`)),
-      30_000
-    )
-    let buffer = ''
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString()
-      const lines = buffer.split('\n')
-      buffer = lines.pop()!
-      for (const line of lines) {
-        output.push(line)
-        const match = /^listening (http:\/\/\S+)/.exec(line)
-        if (match) {
-          clearTimeout(timer)
-          resolve(match[1])
-        }
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`test app exited with ${code}:\n${output.join('\n')}`))
-    })
-  })
+  const url = await waitForListening(child, output, 'test app')
 
   return {
     url,
