@@ -179,15 +179,33 @@ export class RowndGuard<
       if (session && payload) return await this.#authenticateSession(session, payload)
       throw new E_ROWND_TOKEN_MISSING()
     } catch (error) {
-      this.#error = error as Error
-      if (error instanceof RowndUnauthorizedException) recordRowndFailure(this.#ctx, error)
-      this.#emit('rownd_auth:authentication_failed', {
-        ctx: this.#ctx,
-        guardName: this.#name,
-        error,
-      })
+      this.#failed(error as Error)
       throw error
     }
+  }
+
+  /**
+   * Verifies a raw token and maps it onto the local user without signing
+   * anyone in, with the guard's attempted/failed events (the session routes
+   * use it before `login()`).
+   */
+  async attemptToken(raw: string) {
+    this.authenticationAttempted = true
+    this.#emit('rownd_auth:authentication_attempted', { ctx: this.#ctx, guardName: this.#name })
+    try {
+      const token = await this.#client.verifyToken(raw)
+      const lookup = await this.#userProvider.findForToken(token, this.#lookupContext(token.userId))
+      return { token, ...lookup }
+    } catch (error) {
+      this.#failed(error as Error)
+      throw error
+    }
+  }
+
+  #failed(error: Error) {
+    this.#error = error
+    if (error instanceof RowndUnauthorizedException) recordRowndFailure(this.#ctx, error)
+    this.#emit('rownd_auth:authentication_failed', { ctx: this.#ctx, guardName: this.#name, error })
   }
 
   /** Verifies a token and maps it onto the local user (no session involved) */

@@ -112,13 +112,8 @@ export class RowndSessionController {
     const guard = guardOf(ctx, this.#guardName)
     const raw = readSignInToken(ctx)
     const client = guard.client
-    const token = await client.verifyToken(raw)
-    let profileFetch: ReturnType<typeof client.getProfile> | undefined
-    const profile = () => (profileFetch ??= client.getProfile(token.userId))
-    const { user, created } = await guard.userProvider.findForToken(token, {
-      guardName: guard.name,
-      profile,
-    })
+    const { token, user, created } = await guard.attemptToken(raw)
+    const profile = () => guard.profile()
     const changed = await guard.login(token, user)
     if (!changed) {
       return ctx.response.send({ message: 'Already authenticated', should_refresh_page: false })

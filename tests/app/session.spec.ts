@@ -173,6 +173,24 @@ test.group('session routes | traditional-app flow', (group) => {
     assert.notInclude(JSON.stringify(body), expired)
   })
 
+  test('session sign-ins emit the guard events, failures included', async ({ assert }) => {
+    await fetch(`${app.url}/_test/events/reset`, { method: 'POST' })
+    await signIn(new CookieJar(), app.url, await emulator.mintToken({ expired: true }))
+    await signIn(new CookieJar(), app.url, await emulator.mintToken())
+    const events: Array<{ event: string; via?: string }> = await (
+      await fetch(`${app.url}/_test/events`)
+    ).json()
+    const names = events.map((e) => e.event)
+    assert.equal(names.filter((n) => n === 'rownd_auth:authentication_attempted').length, 2)
+    assert.equal(names.filter((n) => n === 'rownd_auth:authentication_failed').length, 1)
+    assert.include(names, 'rownd_auth:session_started')
+    const succeeded = events.filter((e) => e.event === 'rownd_auth:authentication_succeeded')
+    assert.deepEqual(
+      succeeded.map((e) => e.via),
+      ['session']
+    )
+  })
+
   test('header and body tokens that disagree are refused', async ({ assert }) => {
     const response = await fetch(`${app.url}/rownd/session_authenticate`, {
       method: 'POST',
