@@ -134,7 +134,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 
   const child = spawn(
     NODE,
-    ['--enable-source-maps', '--import=@poppinss/ts-exec', 'bin/server.ts'],
+    // --expose-gc: GET /_test/stats?gc=1 collects before reading memory
+    ['--enable-source-maps', '--expose-gc', '--import=@poppinss/ts-exec', 'bin/server.ts'],
     {
       cwd: fileURLToPath(TEST_APP_ROOT),
       env,

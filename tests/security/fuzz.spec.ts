@@ -277,7 +277,13 @@ test.group('Security | fuzz', (group) => {
     assert,
     cleanup,
   }) => {
-    const target = await startTarget({ LOG_LEVEL: 'info', NODE_DEBUG: undefined })
+    // Cookie sessions: the memory session store would keep one session per
+    // cookie-less request, growing with the run whatever the guard does
+    const target = await startTarget({
+      LOG_LEVEL: 'info',
+      NODE_DEBUG: undefined,
+      SESSION_DRIVER: 'cookie',
+    })
     cleanup(() => stopTarget(target))
     const agent = new Agent({ keepAlive: true, maxSockets: 8 })
     cleanup(() => agent.destroy())
@@ -290,7 +296,7 @@ test.group('Security | fuzz', (group) => {
       assert.equal(warm.status, 200)
     }
     const usersBefore = await countUsers(target.app)
-    const statsBefore = (await rawRequest(target.app.url, '/_test/stats', { agent })).json()
+    const statsBefore = (await rawRequest(target.app.url, '/_test/stats?gc=1', { agent })).json()
 
     const latin1 = (text: string) => text.replace(/[^\t\x20-\x7e\x80-\xff]/g, '?')
     const requestArb = fc.record({
@@ -388,15 +394,21 @@ test.group('Security | fuzz', (group) => {
     }
     await Promise.all(Array.from({ length: 8 }, worker))
 
-    const statsAfter = (await rawRequest(target.app.url, '/_test/stats', { agent })).json()
+    const statsAfter = (await rawRequest(target.app.url, '/_test/stats?gc=1', { agent })).json()
     console.log(
-      `  HTTP fuzz: ${sent} requests in ${Math.round(performance.now() - started)}ms, statuses ${JSON.stringify(Object.fromEntries(statuses))}, rss ${Math.round(statsBefore.rss / 1e6)}→${Math.round(statsAfter.rss / 1e6)} MB, ${upstream404} re-signed tokens of users unknown to Rownd`
+      `  HTTP fuzz: ${sent} requests in ${Math.round(performance.now() - started)}ms, statuses ${JSON.stringify(Object.fromEntries(statuses))}, rss ${Math.round(statsBefore.rss / 1e6)}→${Math.round(statsAfter.rss / 1e6)} MB, heap in use ${Math.round(statsBefore.heapUsed / 1e6)}→${Math.round(statsAfter.heapUsed / 1e6)} MB, ${upstream404} re-signed tokens of users unknown to Rownd`
     )
     assert.equal(sent, HTTP_RUNS)
     assert.deepEqual(bad.slice(0, 10), [])
     assert.equal(target.app.process.exitCode, null, 'the app died')
     assert.equal(await countUsers(target.app), usersBefore, 'hostile requests created users')
-    assert.isBelow(statsAfter.rss - statsBefore.rss, 150 * 1024 * 1024, 'memory grew without bound')
+    // Retained memory is what must stay bounded: the JS heap in use after a
+    // forced GC (measured: 33 -> 37 MB over 30k requests, flat). RSS also
+    // counts heap V8 has not returned and allocator slack from the native
+    // paths (SQLite, cookie crypto): it grows sublinearly (+138 MB at 30k,
+    // +210 MB at 100k requests), so it only gets a ceiling.
+    assert.isBelow(statsAfter.heapUsed - statsBefore.heapUsed, 64 * 1024 * 1024, 'heap grew')
+    assert.isBelow(statsAfter.rss - statsBefore.rss, 384 * 1024 * 1024, 'rss grew')
     assert.isAtMost(statsAfter.verifiedTokens, 10_000)
     assert.isUndefined(leakedIn(target.app.output, [target.emulator.appSecret, ...valid]))
   }).timeout(600_000)
