@@ -34,6 +34,17 @@ export class RowndUnauthorizedException extends authErrors.E_UNAUTHORIZED_ACCESS
   }
 }
 
+/**
+ * Base of the errors that are not authentication failures (outage, API
+ * error, conflict, refused requests): one renderer gives every client
+ * `{ errors: [{ message, code }] }` with the right status.
+ */
+export class RowndException extends Exception {
+  async handle(error: this, ctx: HttpContext) {
+    return renderRowndError(error, ctx)
+  }
+}
+
 /** No token in the request, and no Rownd session either */
 export const E_ROWND_TOKEN_MISSING = class extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_MISSING'
@@ -124,7 +135,7 @@ export const E_ROWND_SESSION_INVALID = class extends RowndUnauthorizedException 
  * answer) and nothing cached can stand in. This is an outage, not a
  * failed sign-in: 503 with `Retry-After`.
  */
-export const E_ROWND_UNAVAILABLE = class extends Exception {
+export const E_ROWND_UNAVAILABLE = class extends RowndException {
   static status = 503
   static code = 'E_ROWND_UNAVAILABLE'
   /** Seconds a client should wait before retrying */
@@ -140,14 +151,10 @@ export const E_ROWND_UNAVAILABLE = class extends Exception {
       Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false })
     }
   }
-
-  async handle(error: this, ctx: HttpContext) {
-    return renderRowndError(error, ctx)
-  }
 }
 
 /** Rownd's API answered with an error envelope (4xx) */
-export const E_ROWND_API_ERROR = class extends Exception {
+export const E_ROWND_API_ERROR = class extends RowndException {
   static status = 502
   static code = 'E_ROWND_API_ERROR'
   /** HTTP status Rownd answered with */
@@ -160,10 +167,6 @@ export const E_ROWND_API_ERROR = class extends Exception {
     this.rowndStatus = options.rowndStatus
     this.rowndCode = options.rowndCode
   }
-
-  async handle(error: this, ctx: HttpContext) {
-    return renderRowndError(error, ctx)
-  }
 }
 
 /**
@@ -171,7 +174,7 @@ export const E_ROWND_API_ERROR = class extends Exception {
  * Rownd has not verified the email (linking would hand the account to
  * whoever typed it), linking is off, or the row belongs to another Rownd user.
  */
-export const E_ROWND_ACCOUNT_CONFLICT = class extends Exception {
+export const E_ROWND_ACCOUNT_CONFLICT = class extends RowndException {
   static status = 409
   static code = 'E_ROWND_ACCOUNT_CONFLICT'
   constructor(
@@ -179,24 +182,16 @@ export const E_ROWND_ACCOUNT_CONFLICT = class extends Exception {
   ) {
     super(message)
   }
-
-  async handle(error: this, ctx: HttpContext) {
-    return renderRowndError(error, ctx)
-  }
 }
 
 /** The session routes accept JSON or a bearer header only */
-export const E_ROWND_UNSUPPORTED_MEDIA_TYPE = class extends Exception {
+export const E_ROWND_UNSUPPORTED_MEDIA_TYPE = class extends RowndException {
   static status = 415
   static code = 'E_ROWND_UNSUPPORTED_MEDIA_TYPE'
   constructor(
     message = 'Send the Rownd access token as JSON { "access_token": ... } or an Authorization header'
   ) {
     super(message)
-  }
-
-  async handle(error: this, ctx: HttpContext) {
-    return renderRowndError(error, ctx)
   }
 }
 
@@ -205,15 +200,11 @@ export const E_ROWND_UNSUPPORTED_MEDIA_TYPE = class extends Exception {
  * `Sec-Fetch-Site` or `Origin`): only the app's own pages may sign users
  * in or out.
  */
-export const E_ROWND_CROSS_SITE_REQUEST = class extends Exception {
+export const E_ROWND_CROSS_SITE_REQUEST = class extends RowndException {
   static status = 403
   static code = 'E_ROWND_CROSS_SITE_REQUEST'
   constructor(message = 'The Rownd session routes accept requests from this site only') {
     super(message)
-  }
-
-  async handle(error: this, ctx: HttpContext) {
-    return renderRowndError(error, ctx)
   }
 }
 
@@ -226,6 +217,7 @@ export const E_ROWND_CONFIG = class extends Exception {
 /** Every error type, for `instanceof` checks in apps */
 export const errors = {
   RowndUnauthorizedException,
+  RowndException,
   E_ROWND_TOKEN_MISSING,
   E_ROWND_TOKEN_MALFORMED,
   E_ROWND_TOKEN_EXPIRED,

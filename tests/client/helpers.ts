@@ -1,7 +1,11 @@
 import { RowndClient } from '../../src/client/rownd_client.ts'
 import { defineConfig } from '../../src/define_config.ts'
 import type { RowndConfigInput } from '../../src/types.ts'
-import { RowndEmulator } from '../../src/testing/index.ts'
+import {
+  EMULATOR_ENDPOINTS,
+  RowndEmulator,
+  type EmulatorEndpoint,
+} from '../../src/testing/index.ts'
 
 /**
  * Shared setup of the client suites: a real emulator and a client pointed
@@ -75,4 +79,12 @@ export async function rejects(
     }
   }
   return error
+}
+
+/** Request counts of an emulator nobody has called yet */
+export function zeroCounts(): Record<EmulatorEndpoint, number> {
+  return Object.fromEntries(EMULATOR_ENDPOINTS.map((endpoint) => [endpoint, 0])) as Record<
+    EmulatorEndpoint,
+    number
+  >
 }

@@ -8,7 +8,7 @@ import {
 } from '../../src/errors.ts'
 import type { RowndJwks } from '../../src/types.ts'
 import { type EmulatorEndpoint, type EmulatorFault } from '../../src/testing/index.ts'
-import { createClient, rejects, setup, startEmulator } from './helpers.ts'
+import { createClient, rejects, setup, startEmulator, zeroCounts } from './helpers.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -53,9 +53,9 @@ test.group('RowndClient | cold start and pinning', () => {
   test('warmUp fetches once; warm verifications do no I/O', async ({ assert, cleanup }) => {
     const { emulator, client } = await setup(cleanup)
     await Promise.all([client.warmUp(), client.warmUp()])
-    assert.deepEqual(emulator.counts(), { ...zero(), app_config: 1, jwks: 1 })
+    assert.deepEqual(emulator.counts(), { ...zeroCounts(), app_config: 1, jwks: 1 })
     for (let i = 0; i < 20; i++) await client.verifyToken(await emulator.mintToken())
-    assert.deepEqual(emulator.counts(), { ...zero(), app_config: 1, jwks: 1 })
+    assert.deepEqual(emulator.counts(), { ...zeroCounts(), app_config: 1, jwks: 1 })
   })
 
   test('a configured appId means no app-config request', async ({ assert, cleanup }) => {
@@ -86,7 +86,7 @@ test.group('RowndClient | cold start and pinning', () => {
     await rejects(assert, client.verifyToken(unknown), E_ROWND_UNKNOWN_KEY, [unknown])
     const forged = await emulator.mintToken({ foreignKey: true })
     await rejects(assert, client.verifyToken(forged), E_ROWND_BAD_SIGNATURE, [forged])
-    assert.deepEqual(emulator.counts(), zero())
+    assert.deepEqual(emulator.counts(), zeroCounts())
   })
 
   test('a wrong app key is a typed Rownd API error, not a token error', async ({
@@ -422,18 +422,3 @@ test.group('RowndClient | Rownd down', () => {
     }
   })
 })
-
-function zero() {
-  return {
-    app_config: 0,
-    jwks: 0,
-    discovery: 0,
-    user_get: 0,
-    user_put: 0,
-    user_patch: 0,
-    user_delete: 0,
-    users_list: 0,
-    signout: 0,
-    magic_link: 0,
-  }
-}

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { E_ROWND_API_ERROR, E_ROWND_CONFIG, E_ROWND_UNAVAILABLE } from '../../src/errors.ts'
 import { type RowndEmulator } from '../../src/testing/index.ts'
-import { createClient, rejects, setup, startEmulator, type Cleanup } from './helpers.ts'
+import { createClient, rejects, setup, startEmulator, type Cleanup, zeroCounts } from './helpers.ts'
 
 interface Recorded {
   method: string
@@ -253,7 +253,7 @@ test.group('RowndClient | users API', () => {
     ]) {
       await rejects(assert, call(), E_ROWND_CONFIG)
     }
-    assert.deepEqual(emulator.counts(), zero())
+    assert.deepEqual(emulator.counts(), zeroCounts())
   })
 
   test('getProfile is cached and concurrent callers share one fetch', async ({
@@ -354,18 +354,3 @@ test.group('RowndClient | users API', () => {
     assert.include(error.message, 'bad credentials')
   })
 })
-
-function zero() {
-  return {
-    app_config: 0,
-    jwks: 0,
-    discovery: 0,
-    user_get: 0,
-    user_put: 0,
-    user_patch: 0,
-    user_delete: 0,
-    users_list: 0,
-    signout: 0,
-    magic_link: 0,
-  }
-}

@@ -14,7 +14,7 @@ import {
   E_ROWND_UNKNOWN_KEY,
 } from '../../src/errors.ts'
 import { ROWND_CLAIMS, encodeUnsigned, signCompact } from '../../src/testing/index.ts'
-import { createClient, rejects, setup } from './helpers.ts'
+import { createClient, rejects, setup, zeroCounts } from './helpers.ts'
 
 const now = () => Math.floor(Date.now() / 1000)
 
@@ -39,7 +39,7 @@ test.group('RowndClient | verification success', () => {
     assert.equal(verified.claims[ROWND_CLAIMS.appUserId], user.userId)
     assert.equal(verified.claims.iss, emulator.issuer)
     assert.isTrue(Object.isFrozen(verified.claims))
-    assert.deepEqual(emulator.counts(), { ...zero(), app_config: 1, jwks: 1 })
+    assert.deepEqual(emulator.counts(), { ...zeroCounts(), app_config: 1, jwks: 1 })
   })
 
   test('legacy token: userId comes from app_user_id, subject from sub', async ({
@@ -464,18 +464,3 @@ test.group('RowndClient | revocation', () => {
     assert.deepEqual(emulator.signOuts, [{ userId: user.userId, all: true }])
   })
 })
-
-function zero() {
-  return {
-    app_config: 0,
-    jwks: 0,
-    discovery: 0,
-    user_get: 0,
-    user_put: 0,
-    user_patch: 0,
-    user_delete: 0,
-    users_list: 0,
-    signout: 0,
-    magic_link: 0,
-  }
-}
