@@ -57,8 +57,13 @@ export const E_ROWND_TOKEN_MISSING = class extends RowndUnauthorizedException {
 /** Not a compact JWS we accept: size, encoding, JSON, header fields or claims */
 export const E_ROWND_TOKEN_MALFORMED = class extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_MALFORMED'
-  constructor(message = 'Malformed Rownd access token', options?: { cause?: unknown }) {
+  constructor(
+    message = 'Malformed Rownd access token',
+    options?: { cause?: unknown; invalidRequest?: boolean }
+  ) {
     super(message, options)
+    // RFC 6750: a request we cannot read at all, rather than a bad token
+    if (options?.invalidRequest) this.bearerError = 'invalid_request'
   }
 }
 

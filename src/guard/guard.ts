@@ -41,18 +41,13 @@ export function readBearer(ctx: HttpContext): string | undefined {
     if (raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') count++
   }
   if (count > 1) {
-    throw Object.assign(new E_ROWND_TOKEN_MALFORMED('Send one Authorization header'), {
-      bearerError: 'invalid_request',
-    })
+    throw new E_ROWND_TOKEN_MALFORMED('Send one Authorization header', { invalidRequest: true })
   }
   const token = parseBearer(header)
   if (token === undefined) {
-    throw Object.assign(
-      new E_ROWND_TOKEN_MALFORMED('The Authorization header must use the Bearer scheme'),
-      {
-        bearerError: 'invalid_request',
-      }
-    )
+    throw new E_ROWND_TOKEN_MALFORMED('The Authorization header must use the Bearer scheme', {
+      invalidRequest: true,
+    })
   }
   return token
 }

@@ -78,9 +78,7 @@ function readSignInToken(ctx: HttpContext): string {
     fromBody = value
   }
   if (header && fromBody && header !== fromBody) {
-    throw Object.assign(new E_ROWND_TOKEN_MALFORMED('The header and body tokens differ'), {
-      bearerError: 'invalid_request',
-    })
+    throw new E_ROWND_TOKEN_MALFORMED('The header and body tokens differ', { invalidRequest: true })
   }
   const token = header ?? fromBody
   if (!token) throw new E_ROWND_TOKEN_MISSING()
