@@ -1,3 +1,9 @@
+/*
+ * Error classes carry their stable code as their name (E_ROWND_*), like the
+ * error constants of the official AdonisJS packages, but as named classes:
+ * readable declarations and stack traces.
+ */
+/* eslint-disable @typescript-eslint/naming-convention */
 import { Exception } from '@adonisjs/core/exceptions'
 import { errors as authErrors } from '@adonisjs/auth'
 import type { HttpContext } from '@adonisjs/core/http'
@@ -46,7 +52,7 @@ export class RowndException extends Exception {
 }
 
 /** No token in the request, and no Rownd session either */
-export const E_ROWND_TOKEN_MISSING = class extends RowndUnauthorizedException {
+export class E_ROWND_TOKEN_MISSING extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_MISSING'
   bearerError = undefined
   constructor(message = 'Missing Rownd access token', options?: { redirectTo?: string }) {
@@ -55,7 +61,7 @@ export const E_ROWND_TOKEN_MISSING = class extends RowndUnauthorizedException {
 }
 
 /** Not a compact JWS we accept: size, encoding, JSON, header fields or claims */
-export const E_ROWND_TOKEN_MALFORMED = class extends RowndUnauthorizedException {
+export class E_ROWND_TOKEN_MALFORMED extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_MALFORMED'
   constructor(
     message = 'Malformed Rownd access token',
@@ -67,28 +73,28 @@ export const E_ROWND_TOKEN_MALFORMED = class extends RowndUnauthorizedException 
   }
 }
 
-export const E_ROWND_TOKEN_EXPIRED = class extends RowndUnauthorizedException {
+export class E_ROWND_TOKEN_EXPIRED extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_EXPIRED'
   constructor(message = 'Rownd access token has expired') {
     super(message)
   }
 }
 
-export const E_ROWND_TOKEN_NOT_YET_VALID = class extends RowndUnauthorizedException {
+export class E_ROWND_TOKEN_NOT_YET_VALID extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_NOT_YET_VALID'
   constructor(message = 'Rownd access token is not valid yet') {
     super(message)
   }
 }
 
-export const E_ROWND_TOKEN_AUDIENCE = class extends RowndUnauthorizedException {
+export class E_ROWND_TOKEN_AUDIENCE extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_AUDIENCE'
   constructor(message = 'Rownd access token was issued for another app') {
     super(message)
   }
 }
 
-export const E_ROWND_TOKEN_ISSUER = class extends RowndUnauthorizedException {
+export class E_ROWND_TOKEN_ISSUER extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_ISSUER'
   constructor(message = 'Rownd access token has an unexpected issuer') {
     super(message)
@@ -96,14 +102,14 @@ export const E_ROWND_TOKEN_ISSUER = class extends RowndUnauthorizedException {
 }
 
 /** The `kid` is not among Rownd's published keys, even after a refetch */
-export const E_ROWND_UNKNOWN_KEY = class extends RowndUnauthorizedException {
+export class E_ROWND_UNKNOWN_KEY extends RowndUnauthorizedException {
   static code = 'E_ROWND_UNKNOWN_KEY'
   constructor(message = 'Rownd access token is signed with an unknown key') {
     super(message)
   }
 }
 
-export const E_ROWND_BAD_SIGNATURE = class extends RowndUnauthorizedException {
+export class E_ROWND_BAD_SIGNATURE extends RowndUnauthorizedException {
   static code = 'E_ROWND_BAD_SIGNATURE'
   constructor(message = 'Rownd access token signature is invalid') {
     super(message)
@@ -111,7 +117,7 @@ export const E_ROWND_BAD_SIGNATURE = class extends RowndUnauthorizedException {
 }
 
 /** The token (or every token of its user issued before a sign-out) was revoked */
-export const E_ROWND_TOKEN_REVOKED = class extends RowndUnauthorizedException {
+export class E_ROWND_TOKEN_REVOKED extends RowndUnauthorizedException {
   static code = 'E_ROWND_TOKEN_REVOKED'
   constructor(message = 'Rownd access token has been revoked') {
     super(message)
@@ -119,7 +125,7 @@ export const E_ROWND_TOKEN_REVOKED = class extends RowndUnauthorizedException {
 }
 
 /** The token is valid but no local user exists and creating one is disabled */
-export const E_ROWND_USER_NOT_FOUND = class extends RowndUnauthorizedException {
+export class E_ROWND_USER_NOT_FOUND extends RowndUnauthorizedException {
   static code = 'E_ROWND_USER_NOT_FOUND'
   constructor(message = 'No account matches this Rownd user') {
     super(message)
@@ -127,10 +133,23 @@ export const E_ROWND_USER_NOT_FOUND = class extends RowndUnauthorizedException {
 }
 
 /** The session's user no longer exists or the session was signed out elsewhere */
-export const E_ROWND_SESSION_INVALID = class extends RowndUnauthorizedException {
+export class E_ROWND_SESSION_INVALID extends RowndUnauthorizedException {
   static code = 'E_ROWND_SESSION_INVALID'
   bearerError = undefined
   constructor(message = 'Rownd session is no longer valid') {
+    super(message)
+  }
+}
+
+/**
+ * The app's own logout signed this browser out moments ago: the Hub's
+ * automatic sign-in with a token of that same user is refused until the
+ * Hub has signed out too (or a short window has passed).
+ */
+export class E_ROWND_SIGNED_OUT extends RowndUnauthorizedException {
+  static code = 'E_ROWND_SIGNED_OUT'
+  bearerError = undefined
+  constructor(message = 'This browser signed out; sign in again with Rownd') {
     super(message)
   }
 }
@@ -140,7 +159,7 @@ export const E_ROWND_SESSION_INVALID = class extends RowndUnauthorizedException 
  * answer) and nothing cached can stand in. This is an outage, not a
  * failed sign-in: 503 with `Retry-After`.
  */
-export const E_ROWND_UNAVAILABLE = class extends RowndException {
+export class E_ROWND_UNAVAILABLE extends RowndException {
   static status = 503
   static code = 'E_ROWND_UNAVAILABLE'
   /** Seconds a client should wait before retrying */
@@ -159,7 +178,7 @@ export const E_ROWND_UNAVAILABLE = class extends RowndException {
 }
 
 /** Rownd's API answered with an error envelope (4xx) */
-export const E_ROWND_API_ERROR = class extends RowndException {
+export class E_ROWND_API_ERROR extends RowndException {
   static status = 502
   static code = 'E_ROWND_API_ERROR'
   /** HTTP status Rownd answered with */
@@ -179,7 +198,7 @@ export const E_ROWND_API_ERROR = class extends RowndException {
  * Rownd has not verified the email (linking would hand the account to
  * whoever typed it), linking is off, or the row belongs to another Rownd user.
  */
-export const E_ROWND_ACCOUNT_CONFLICT = class extends RowndException {
+export class E_ROWND_ACCOUNT_CONFLICT extends RowndException {
   static status = 409
   static code = 'E_ROWND_ACCOUNT_CONFLICT'
   constructor(
@@ -189,8 +208,39 @@ export const E_ROWND_ACCOUNT_CONFLICT = class extends RowndException {
   }
 }
 
+/**
+ * A valid token of a kind of Rownd user this app does not admit (see the
+ * `accept` config: anonymous, guest, instant or unverified users)
+ */
+export class E_ROWND_USER_REFUSED extends RowndException {
+  static status = 403
+  static code = 'E_ROWND_USER_REFUSED'
+  constructor(message = 'This kind of Rownd account cannot sign in to this app') {
+    super(message)
+  }
+}
+
+/**
+ * The users table requires a value the Rownd user does not have (e.g. an
+ * `email NOT NULL` column and a phone-only or unverified account). Nothing
+ * is written.
+ */
+export class E_ROWND_PROFILE_INCOMPLETE extends RowndException {
+  static status = 422
+  static code = 'E_ROWND_PROFILE_INCOMPLETE'
+  /** The column the database refused to leave empty, when it said which */
+  column?: string
+  constructor(
+    message = 'This Rownd account lacks a value the users table requires',
+    options?: { column?: string }
+  ) {
+    super(message)
+    this.column = options?.column
+  }
+}
+
 /** The session routes accept JSON or a bearer header only */
-export const E_ROWND_UNSUPPORTED_MEDIA_TYPE = class extends RowndException {
+export class E_ROWND_UNSUPPORTED_MEDIA_TYPE extends RowndException {
   static status = 415
   static code = 'E_ROWND_UNSUPPORTED_MEDIA_TYPE'
   constructor(
@@ -205,7 +255,7 @@ export const E_ROWND_UNSUPPORTED_MEDIA_TYPE = class extends RowndException {
  * `Sec-Fetch-Site` or `Origin`): only the app's own pages may sign users
  * in or out.
  */
-export const E_ROWND_CROSS_SITE_REQUEST = class extends RowndException {
+export class E_ROWND_CROSS_SITE_REQUEST extends RowndException {
   static status = 403
   static code = 'E_ROWND_CROSS_SITE_REQUEST'
   constructor(message = 'The Rownd session routes accept requests from this site only') {
@@ -214,7 +264,7 @@ export const E_ROWND_CROSS_SITE_REQUEST = class extends RowndException {
 }
 
 /** Invalid or missing configuration, raised when the client is first used */
-export const E_ROWND_CONFIG = class extends Exception {
+export class E_ROWND_CONFIG extends Exception {
   static status = 500
   static code = 'E_ROWND_CONFIG'
 }
@@ -234,9 +284,12 @@ export const errors = {
   E_ROWND_TOKEN_REVOKED,
   E_ROWND_USER_NOT_FOUND,
   E_ROWND_SESSION_INVALID,
+  E_ROWND_SIGNED_OUT,
   E_ROWND_UNAVAILABLE,
   E_ROWND_API_ERROR,
   E_ROWND_ACCOUNT_CONFLICT,
+  E_ROWND_USER_REFUSED,
+  E_ROWND_PROFILE_INCOMPLETE,
   E_ROWND_UNSUPPORTED_MEDIA_TYPE,
   E_ROWND_CROSS_SITE_REQUEST,
   E_ROWND_CONFIG,
