@@ -27,6 +27,7 @@ export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig
   const apiUrl = trimSlash(config.apiUrl || process.env.ROWND_API_URL || ROWND_API_URL)
   const cache = config.cache ?? {}
   const session = config.session ?? {}
+  const accept = config.accept ?? {}
   return {
     appKey: config.appKey ?? process.env.ROWND_APP_KEY ?? '',
     appSecret: config.appSecret ?? process.env.ROWND_APP_SECRET ?? '',
@@ -43,6 +44,21 @@ export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig
       scriptUrl: config.hub?.scriptUrl ?? ROWND_HUB_SCRIPT_URL,
       apiUrl: config.hub?.apiUrl,
     },
+    appUrl: config.appUrl || process.env.APP_URL || undefined,
+    accept: {
+      anonymous: accept.anonymous ?? true,
+      guest: accept.guest ?? true,
+      instant: accept.instant ?? true,
+      unverified: accept.unverified ?? true,
+    },
+    revocations:
+      config.revocations === false
+        ? false
+        : {
+            table: config.revocations?.table ?? 'rownd_revocations',
+            connection: config.revocations?.connection,
+            recheckInterval: toMs(config.revocations?.recheckInterval, '5m'),
+          },
     cache: {
       keysRefreshInterval: toMs(cache.keysRefreshInterval, '1h'),
       keysMaxStale: toMs(cache.keysMaxStale, '24h'),
@@ -60,6 +76,8 @@ export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig
       returnTo: session.returnTo,
       signOutReturnTo: session.signOutReturnTo,
       signOutFromRownd: session.signOutFromRownd ?? false,
+      appGuard: session.appGuard || undefined,
+      maxAge: toMs(session.maxAge, '7d'),
     },
   }
 }

@@ -49,6 +49,47 @@ export interface RowndConfigInput {
   loginPath?: string
   /** The browser Hub rendered by the `@rowndHub()` Edge tag */
   hub?: RowndHubConfigInput
+  /**
+   * The app's public URL (`APP_URL`). Browser calls to the session routes
+   * whose `Origin` matches it are accepted even when a proxy rewrites
+   * `Host`. Default: the `APP_URL` env var
+   */
+  appUrl?: string
+  /** Which Rownd users may sign in (every kind, by default) */
+  accept?: RowndAcceptConfigInput
+  /** Sign-outs that survive restarts: where they are persisted */
+  revocations?: RowndRevocationsConfigInput | false
+}
+
+/**
+ * Kinds of Rownd users the guard admits, decided on the token's
+ * `auth_level` and `is_anonymous` claims (never on `is_verified_user`,
+ * which Rownd also sets for guest and instant accounts). Verified users
+ * are always admitted; a refused user gets 403 `E_ROWND_USER_REFUSED` and
+ * no row is written.
+ */
+export interface RowndAcceptConfigInput {
+  /** Tokens with `is_anonymous: true` (anonymous sign-in). Default true */
+  anonymous?: boolean
+  /** `auth_level: "guest"`. Default true */
+  guest?: boolean
+  /** `auth_level: "instant"` (instant accounts). Default true */
+  instant?: boolean
+  /** `auth_level: "unverified"`. Default true */
+  unverified?: boolean
+}
+
+export interface RowndRevocationsConfigInput {
+  /** Table written by the rownd-adonis migration. Default `'rownd_revocations'` */
+  table?: string
+  /** Lucid connection holding it. Default: the default connection */
+  connection?: string
+  /**
+   * How often an instance re-reads a user's persisted sign-outs. Without a
+   * shared `cache.store`, a sign-out on one instance reaches the others
+   * within this time. Default `'5m'`
+   */
+  recheckInterval?: Duration
 }
 
 export interface RowndHubConfigInput {
@@ -93,6 +134,16 @@ export interface RowndSessionConfigInput {
   signOutReturnTo?: string
   /** Also revoke the user's Rownd sessions through the API on sign-out. Default false */
   signOutFromRownd?: boolean
+  /**
+   * The app's own session guard (e.g. `'web'`). Rownd sign-ins also log the
+   * user in there, so everything that reads that guard (silent auth,
+   * `middleware.auth()`, `auth.user` in views, Inertia shared props) sees
+   * Rownd users, and the app's own logout ends the Rownd session. Written by
+   * `node ace configure rownd-adonis`. Default: none
+   */
+  appGuard?: string
+  /** Absolute lifetime of a Rownd session, however active. Default `'7d'` */
+  maxAge?: Duration
 }
 
 /** Normalized configuration, durations in milliseconds */
@@ -111,6 +162,20 @@ export interface ResolvedRowndConfig {
     scriptUrl: string
     apiUrl?: string
   }
+  appUrl?: string
+  accept: {
+    anonymous: boolean
+    guest: boolean
+    instant: boolean
+    unverified: boolean
+  }
+  revocations:
+    | {
+        table: string
+        connection?: string
+        recheckInterval: number
+      }
+    | false
   cache: {
     keysRefreshInterval: number
     keysMaxStale: number
@@ -128,6 +193,8 @@ export interface ResolvedRowndConfig {
     returnTo?: string
     signOutReturnTo?: string
     signOutFromRownd: boolean
+    appGuard?: string
+    maxAge: number
   }
 }
 

@@ -54,14 +54,21 @@ export class RowndHttpClient {
         headers,
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: AbortSignal.timeout(this.#options.timeout),
+        // A redirect would carry the app secret header to another origin
+        redirect: 'error',
       })
       text = await response.text()
     } catch (error) {
       // Only the error name: a message could echo a URL or header
       const name = error instanceof Error ? error.name : 'Error'
-      debug('%s %s failed: %s', method, request.path, name)
+      const redirected = isRedirectRefusal(error)
+      debug('%s %s failed: %s', method, request.path, redirected ? 'redirect refused' : name)
       throw new E_ROWND_UNAVAILABLE(
-        name === 'TimeoutError' ? 'Rownd did not answer in time' : 'Rownd could not be reached'
+        name === 'TimeoutError'
+          ? 'Rownd did not answer in time'
+          : redirected
+            ? 'Rownd answered with a redirect, which is never followed'
+            : 'Rownd could not be reached'
       )
     }
 
@@ -103,6 +110,12 @@ export class RowndHttpClient {
     const secret = this.#options.appSecret
     return secret ? text.replaceAll(secret, '[redacted]') : text
   }
+}
+
+/** undici rejects `redirect: 'error'` with a TypeError whose cause says so */
+function isRedirectRefusal(error: unknown): boolean {
+  const cause = (error as { cause?: { message?: unknown } })?.cause
+  return typeof cause?.message === 'string' && cause.message.includes('redirect')
 }
 
 function parseJson(text: string): unknown {

@@ -1,26 +1,56 @@
 import { LRUCache } from 'lru-cache'
 import type { RowndToken } from '../types.ts'
 
-/** How long a per-user revocation is remembered: longer than any Rownd token lives */
+/** How long a per-user revocation is kept in memory at least: longer than any Rownd token lives */
 export const USER_REVOCATION_TTL = 25 * 60 * 60 * 1000
 
 export interface RevocationEntry {
   /** Tokens and sessions of this user issued at or before this time (unix ms) are revoked */
   before?: number
-  /** Hashes of single revoked tokens, with their expiry (unix seconds) */
+  /**
+   * Hashes of single revoked tokens, each with the time (unix seconds) until
+   * which it must be remembered: the token's expiry plus the longest session
+   * it may have opened
+   */
   tokens?: Record<string, number>
+}
+
+export interface RevocationListOptions {
+  /** Most users held. Default 100 000 */
+  maxEntries?: number
+  /** How long an entry stays in memory (ms). Default 25 h */
+  ttl?: number
+  /**
+   * Skew allowed between Rownd's clock (`iat`) and ours (ms): tokens issued
+   * up to this long before a sign-out stay valid. Default 0
+   */
+  clockTolerance?: number
+  /** Called when an entry leaves memory (size bound or age), so it can be re-read */
+  onForget?: (userId: string) => void
 }
 
 /**
  * Revoked tokens and users, checked synchronously on every request. Held
  * per user (a revoked token is known by its user once verified), bounded,
- * and forgotten once the tokens it covers would have expired anyway.
+ * and aged out of memory; the persisted copy (see `PersistedRevocations`)
+ * is re-read when an entry has left memory.
  */
 export class RevocationList {
   #entries: LRUCache<string, RevocationEntry>
+  #tolerance: number
 
-  constructor(maxEntries = 100_000) {
-    this.#entries = new LRUCache({ max: maxEntries, ttl: USER_REVOCATION_TTL })
+  constructor(options: RevocationListOptions = {}) {
+    this.#tolerance = options.clockTolerance ?? 0
+    const onForget = options.onForget
+    this.#entries = new LRUCache({
+      max: options.maxEntries ?? 100_000,
+      ttl: options.ttl ?? USER_REVOCATION_TTL,
+      dispose: onForget
+        ? (_value, userId, reason) => {
+            if (reason === 'evict' || reason === 'expire') onForget(userId)
+          }
+        : undefined,
+    })
   }
 
   get size() {
@@ -29,24 +59,28 @@ export class RevocationList {
 
   /**
    * Whether `token` was revoked, alone or with every token of its user.
-   * `iat` has one-second resolution: a token issued in the very second of a
-   * sign-out is let through, so signing straight back in works (the other
-   * choice would lock the user out for the new token's whole lifetime).
+   * The cut-off is moved back by the clock tolerance, and compared in whole
+   * seconds (`iat` has one-second resolution): a token issued just after a
+   * sign-out by a Rownd clock running a little behind ours stays valid, so
+   * signing straight back in works.
    */
   isRevoked(token: RowndToken): boolean {
     if (this.#entries.size === 0) return false
     const entry = this.#entries.get(token.userId)
     if (!entry) return false
-    if (entry.before !== undefined && (token.issuedAt ?? 0) < Math.floor(entry.before / 1000)) {
+    if (
+      entry.before !== undefined &&
+      (token.issuedAt ?? 0) < Math.floor((entry.before - this.#tolerance) / 1000)
+    ) {
       return true
     }
     return entry.tokens !== undefined && token.hash in entry.tokens
   }
 
   /**
-   * Whether a session established at `establishedAt` (unix ms) is revoked:
-   * by a sign-out of its user since then, or because the token that opened
-   * it (`tokenHash`) was revoked on its own.
+   * Whether a session established at `establishedAt` (unix ms, our clock) is
+   * revoked: by a sign-out of its user since then, or because the token that
+   * opened it (`tokenHash`) was revoked on its own.
    */
   isSessionRevoked(userId: string, establishedAt: number, tokenHash?: string): boolean {
     if (this.#entries.size === 0) return false
@@ -60,7 +94,7 @@ export class RevocationList {
     return this.#entries.get(userId)
   }
 
-  /** Merges an entry (a local revocation, or one read from a shared store) */
+  /** Merges an entry (a local revocation, or one read from a store) */
   merge(userId: string, incoming: RevocationEntry): RevocationEntry {
     const merged = mergeRevocations(this.#entries.get(userId), incoming)
     this.#entries.set(userId, merged)
@@ -68,7 +102,7 @@ export class RevocationList {
   }
 }
 
-/** Union of two revocation entries, dropping single-token revocations that expired */
+/** Union of two revocation entries, dropping single-token revocations no longer needed */
 export function mergeRevocations(
   current: RevocationEntry | undefined,
   incoming: RevocationEntry
@@ -82,10 +116,22 @@ export function mergeRevocations(
   if (Number.isFinite(before)) merged.before = before
   const tokens: Record<string, number> = {}
   for (const source of [current?.tokens, incoming.tokens]) {
-    for (const [hash, exp] of Object.entries(source ?? {})) {
-      if (exp > now) tokens[hash] = exp
+    for (const [hash, keepUntil] of Object.entries(source ?? {})) {
+      if (keepUntil > now) tokens[hash] = Math.max(tokens[hash] ?? 0, keepUntil)
     }
   }
   if (Object.keys(tokens).length > 0) merged.tokens = tokens
   return merged
+}
+
+/** Whether `stored` already revokes everything `entry` revokes */
+export function coversRevocation(stored: RevocationEntry, entry: RevocationEntry): boolean {
+  if (entry.before !== undefined && (stored.before ?? Number.NEGATIVE_INFINITY) < entry.before) {
+    return false
+  }
+  const now = Date.now() / 1000
+  for (const [hash, keepUntil] of Object.entries(entry.tokens ?? {})) {
+    if (keepUntil > now && !(stored.tokens && hash in stored.tokens)) return false
+  }
+  return true
 }

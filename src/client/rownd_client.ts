@@ -5,9 +5,11 @@ import type { ResolvedRowndConfig, RowndAppConfig, RowndProfile, RowndToken } fr
 import { AppConfigStore } from './app_config.ts'
 import { RowndHttpClient } from './http.ts'
 import { KeyStore } from './key_store.ts'
-import { type RevocationEntry, RevocationList } from './revocations.ts'
+import { coversRevocation, type RevocationEntry, RevocationList } from './revocations.ts'
+import { PersistedRevocations, type RevocationStore } from './persisted_revocations.ts'
 import { RowndUsersApi } from './users.ts'
 import { hashToken, TokenVerifier } from './verifier.ts'
+import { USER_REVOCATION_TTL } from './revocations.ts'
 
 /**
  * Hooks a shared store (see `SharedRowndState`) plugs into, so instances
@@ -26,6 +28,8 @@ export interface RowndStateSync {
    * there is nothing to wait for.
    */
   userSeen?(userId: string): Promise<void> | undefined
+  /** The user's entry left memory: read it again on the next request */
+  forget?(userId: string): void
   close(): Promise<void>
 }
 
@@ -45,6 +49,7 @@ export class RowndClient {
   #profiles: LRUCache<string, RowndProfile>
   #profileFetches = new Map<string, Promise<RowndProfile>>()
   #sync?: RowndStateSync
+  #persisted?: PersistedRevocations
   /** Listeners told when a user's tokens or identity must be forgotten */
   #evictionListeners = new Set<(userId: string) => void>()
 
@@ -76,7 +81,15 @@ export class RowndClient {
       ...retry,
       onLoad: (set) => this.#sync?.keysLoaded(set.jwks),
     })
-    this.revocations = new RevocationList()
+    this.revocations = new RevocationList({
+      clockTolerance: config.clockTolerance,
+      // Without a persisted copy, memory must cover the longest session too
+      ttl: Math.max(USER_REVOCATION_TTL, config.session.maxAge + 60 * 60 * 1000),
+      onForget: (userId) => {
+        this.#persisted?.forget(userId)
+        this.#sync?.forget?.(userId)
+      },
+    })
     this.verifier = new TokenVerifier({
       keys: this.keys,
       appConfig: this.appConfig,
@@ -105,11 +118,40 @@ export class RowndClient {
   }
 
   /**
-   * Lets a shared store load the revocations of a user this instance has
-   * not met yet. Undefined (nothing to await) when memory-only or known.
+   * Persists sign-outs (done by the provider with the `rownd_revocations`
+   * table when Lucid is installed): they then hold across restarts.
+   */
+  useRevocationStore(store: RevocationStore) {
+    this.#persisted = new PersistedRevocations(store, {
+      recheckInterval: this.config.revocations
+        ? this.config.revocations.recheckInterval
+        : 5 * 60 * 1000,
+    })
+  }
+
+  /** The persisted revocation store, when one is plugged in */
+  get revocationStore(): RevocationStore | undefined {
+    return this.#persisted?.store
+  }
+
+  /**
+   * Loads the revocations of a user this instance has not met yet (or not
+   * for a while) from the persisted and shared stores. Undefined (nothing
+   * to await) when memory is up to date: the hot path stays synchronous.
    */
   userSeen(userId: string): Promise<void> | undefined {
-    return this.#sync?.userSeen?.(userId)
+    const shared = this.#sync?.userSeen?.(userId)
+    const persisted = this.#persisted?.userSeen(userId, (entry) => this.#applyStored(userId, entry))
+    if (!shared) return persisted
+    if (!persisted) return shared
+    return Promise.all([shared, persisted]).then(() => undefined)
+  }
+
+  /** Applies an entry read from the persisted store, unless memory already covers it */
+  #applyStored(userId: string, entry: RevocationEntry) {
+    const current = this.revocations.get(userId)
+    if (current && coversRevocation(current, entry)) return
+    return this.#applyRevocation(userId, entry, false)
   }
 
   #configured() {
@@ -185,13 +227,16 @@ export class RowndClient {
    */
   async revoke(token: string | RowndToken) {
     const verified = typeof token === 'string' ? await this.verifyToken(token) : token
-    const entry: RevocationEntry = { tokens: { [verified.hash]: verified.expiresAt } }
+    // Remembered past the token's expiry: a session it opened may live on
+    const keepUntil = verified.expiresAt + this.config.session.maxAge / 1000
+    const entry: RevocationEntry = { tokens: { [verified.hash]: keepUntil } }
     await this.#applyRevocation(verified.userId, entry, true)
   }
 
   /**
-   * Revokes every token (and Rownd session of this app) the user was
-   * issued up to now. With `{ rownd: true }`, also signs the user out of
+   * Signs the user out everywhere: every token and session of this app the
+   * user was issued up to now is refused, on every instance, for good (with
+   * the persisted store). With `{ rownd: true }`, also signs the user out of
    * Rownd through the API.
    */
   async revokeUser(userId: string, options: { rownd?: boolean; all?: boolean } = {}) {
@@ -205,13 +250,23 @@ export class RowndClient {
     return this.#applyRevocation(userId, entry, false)
   }
 
-  async #applyRevocation(userId: string, entry: RevocationEntry, broadcast: boolean) {
+  /**
+   * Memory first (this instance refuses at once), then the persisted and
+   * shared stores. A failed persisted write is reported after the shared
+   * store had its chance: the sign-out then holds until this process ends.
+   */
+  async #applyRevocation(userId: string, entry: RevocationEntry, local: boolean) {
     const merged = this.revocations.merge(userId, entry)
     this.verifier.evict(userId)
     this.#profiles.delete(userId)
     for (const listener of this.#evictionListeners) listener(userId)
-    debug('revoked tokens of a user (%s)', broadcast ? 'local' : 'remote')
-    if (broadcast && this.#sync) await this.#sync.revoked(userId, merged)
+    debug('revoked tokens of a user (%s)', local ? 'local' : 'stored')
+    if (!local) return
+    const [persisted] = await Promise.allSettled([
+      this.#persisted?.write(userId, entry),
+      this.#sync?.revoked(userId, merged),
+    ])
+    if (persisted.status === 'rejected') throw persisted.reason
   }
 
   /** Registers a callback run when a user's cached identity must be dropped */

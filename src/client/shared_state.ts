@@ -1,18 +1,40 @@
+import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { ApplicationService } from '@adonisjs/core/types'
 import debug from '../debug.ts'
 import { E_ROWND_CONFIG } from '../errors.ts'
 import type { RowndAppConfig, RowndJwks } from '../types.ts'
 import type { RowndClient, RowndStateSync } from './rownd_client.ts'
-import { mergeRevocations, type RevocationEntry, USER_REVOCATION_TTL } from './revocations.ts'
+import {
+  coversRevocation as covers,
+  mergeRevocations,
+  type RevocationEntry,
+  USER_REVOCATION_TTL,
+} from './revocations.ts'
 
-/** Keys of the shared entries (inside the store's own prefix) */
-export const SHARED_KEYS = {
-  appConfig: 'rownd:app_config',
-  jwks: 'rownd:jwks',
-  revocationPrefix: 'rownd:revocation:',
-  probe: 'rownd:probe',
-} as const
+/**
+ * One Rownd app (API URL + app key, or the pinned app id): every shared key
+ * and bus message carries it, so two apps sharing one Redis and prefix
+ * (staging and production) never adopt each other's config or keys.
+ */
+export function appScope(config: { apiUrl: string; appKey: string; appId?: string }): string {
+  return createHash('sha256')
+    .update(`${config.apiUrl}\n${config.appKey}\n${config.appId ?? ''}`)
+    .digest('base64url')
+    .slice(0, 16)
+}
+
+/** Keys of the shared entries of one app (inside the store's own prefix) */
+export function sharedKeys(scope: string) {
+  const base = `rownd:${scope}:`
+  return {
+    base,
+    appConfig: `${base}app_config`,
+    jwks: `${base}jwks`,
+    revocationPrefix: `${base}revocation:`,
+    probe: `${base}probe`,
+  } as const
+}
 
 /**
  * The part of an `@adonisjs/cache` (bentocache) store we use. Structural,
@@ -91,6 +113,9 @@ export class SharedRowndState implements RowndStateSync {
   #emitter: SharedStateEmitter
   #logger: SharedStateLogger
   #client?: RowndClient
+  #keys = sharedKeys('unattached')
+  /** How long a revocation is kept in the store: as long as any session it ends */
+  #revocationTtl = USER_REVOCATION_TTL
   #closed = false
   #down = false
   #probeTimer?: NodeJS.Timeout
@@ -161,6 +186,11 @@ export class SharedRowndState implements RowndStateSync {
 
   async attach(client: RowndClient) {
     this.#client = client
+    this.#keys = sharedKeys(appScope(client.config))
+    this.#revocationTtl = Math.max(
+      USER_REVOCATION_TTL,
+      client.config.session.maxAge + 60 * 60 * 1000
+    )
     this.#emitter.on(BUS_RECEIVED, this.#onBusMessage)
     this.#scheduleProbe()
     await Promise.all([this.#readAppConfig(), this.#readKeys()])
@@ -194,6 +224,10 @@ export class SharedRowndState implements RowndStateSync {
       this.#lookups.set(userId, lookup)
     }
     return lookup
+  }
+
+  forget(userId: string) {
+    this.#checked.delete(userId)
   }
 
   async close() {
@@ -291,7 +325,7 @@ export class SharedRowndState implements RowndStateSync {
     this.#probing = true
     try {
       const wasDown = this.#down
-      const result = await this.#get(SHARED_KEYS.probe)
+      const result = await this.#get(this.#keys.probe)
       if (result.ok && wasDown) await this.#recovered()
     } finally {
       this.#probing = false
@@ -304,7 +338,8 @@ export class SharedRowndState implements RowndStateSync {
     const keys = (data as { message?: { keys?: unknown } })?.message?.keys
     if (!Array.isArray(keys)) return
     for (const key of keys) {
-      if (typeof key !== 'string' || !key.startsWith('rownd:')) continue
+      // Only this app's keys: another app may share the store and its bus
+      if (typeof key !== 'string' || !key.startsWith(this.#keys.base)) continue
       // Let bentocache finish expiring its L1 copy first, then read through to L2
       setImmediate(() => void this.#onRemoteWrite(key))
     }
@@ -312,19 +347,19 @@ export class SharedRowndState implements RowndStateSync {
 
   async #onRemoteWrite(key: string) {
     if (this.#closed) return
-    if (key.startsWith(SHARED_KEYS.revocationPrefix)) {
-      const userId = key.slice(SHARED_KEYS.revocationPrefix.length)
+    if (key.startsWith(this.#keys.revocationPrefix)) {
+      const userId = key.slice(this.#keys.revocationPrefix.length)
       const result = await this.#get(key)
       if (result.ok) await this.#applyRemote(userId, result.value, true)
-    } else if (key === SHARED_KEYS.jwks) {
+    } else if (key === this.#keys.jwks) {
       await this.#readKeys()
-    } else if (key === SHARED_KEYS.appConfig) {
+    } else if (key === this.#keys.appConfig) {
       await this.#readAppConfig()
     }
   }
 
   async #lookupUser(userId: string) {
-    const result = await this.#get(SHARED_KEYS.revocationPrefix + userId)
+    const result = await this.#get(this.#keys.revocationPrefix + userId)
     if (!result.ok) return
     this.#checked.set(userId, true)
     if (result.value !== undefined) await this.#applyRemote(userId, result.value)
@@ -351,7 +386,7 @@ export class SharedRowndState implements RowndStateSync {
       this.#queueRevocation(userId, entry)
       return
     }
-    const key = SHARED_KEYS.revocationPrefix + userId
+    const key = this.#keys.revocationPrefix + userId
     const current = await this.#get(key)
     if (!current.ok) {
       this.#queueRevocation(userId, entry)
@@ -360,7 +395,7 @@ export class SharedRowndState implements RowndStateSync {
     const stored = toRevocationEntry(current.value)
     if (stored && covers(stored, entry)) return
     const merged = mergeRevocations(stored, entry)
-    const written = await this.#set(key, merged, USER_REVOCATION_TTL)
+    const written = await this.#set(key, merged, this.#revocationTtl)
     if (!written.ok) this.#queueRevocation(userId, merged)
   }
 
@@ -378,7 +413,7 @@ export class SharedRowndState implements RowndStateSync {
       return
     }
     const ttl = this.#client?.config.cache.appConfigTtl ?? 15 * 60 * 1000
-    const written = await this.#set(SHARED_KEYS.appConfig, stamped, ttl)
+    const written = await this.#set(this.#keys.appConfig, stamped, ttl)
     if (!written.ok) this.#pendingAppConfig = stamped
   }
 
@@ -388,7 +423,7 @@ export class SharedRowndState implements RowndStateSync {
       return
     }
     const ttl = this.#client?.config.cache.keysRefreshInterval ?? 60 * 60 * 1000
-    const written = await this.#set(SHARED_KEYS.jwks, stamped, ttl)
+    const written = await this.#set(this.#keys.jwks, stamped, ttl)
     if (!written.ok) this.#pendingJwks = stamped
   }
 
@@ -396,7 +431,7 @@ export class SharedRowndState implements RowndStateSync {
   async #readAppConfig() {
     const client = this.#client
     if (!client || client.config.appId) return
-    const result = await this.#get(SHARED_KEYS.appConfig)
+    const result = await this.#get(this.#keys.appConfig)
     if (!result.ok) return
     const stamped = toStamped(result.value)
     const config = stamped?.value as RowndAppConfig | undefined
@@ -412,7 +447,7 @@ export class SharedRowndState implements RowndStateSync {
   async #readKeys() {
     const client = this.#client
     if (!client || client.config.jwks) return
-    const result = await this.#get(SHARED_KEYS.jwks)
+    const result = await this.#get(this.#keys.jwks)
     if (!result.ok) return
     const stamped = toStamped(result.value)
     if (!stamped || !isFresh(stamped, client.config.cache.keysRefreshInterval)) return
@@ -456,16 +491,4 @@ export function toRevocationEntry(raw: unknown): RevocationEntry | undefined {
     if (Object.keys(valid).length > 0) entry.tokens = valid
   }
   return entry.before === undefined && entry.tokens === undefined ? undefined : entry
-}
-
-/** Whether `stored` already revokes everything `entry` revokes */
-function covers(stored: RevocationEntry, entry: RevocationEntry): boolean {
-  if (entry.before !== undefined && (stored.before ?? Number.NEGATIVE_INFINITY) < entry.before) {
-    return false
-  }
-  const now = Date.now() / 1000
-  for (const [hash, exp] of Object.entries(entry.tokens ?? {})) {
-    if (exp > now && !(stored.tokens && hash in stored.tokens)) return false
-  }
-  return true
 }

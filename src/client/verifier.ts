@@ -113,6 +113,9 @@ export class TokenVerifier {
         this.#cache.delete(hash)
         throw new E_ROWND_TOKEN_EXPIRED()
       }
+      // Usually nothing to wait for; now and then the user's stored sign-outs are re-read
+      const seen = this.#options.userSeen?.(cached.userId)
+      if (seen) await seen
       if (this.#options.revocations.isRevoked(cached)) throw new E_ROWND_TOKEN_REVOKED()
       return cached
     }

@@ -24,3 +24,59 @@ export function isUniqueViolation(error: unknown): boolean {
   }
   return false
 }
+
+/** Walks an error and its `cause` chain (drivers and knex wrap errors) */
+function* causes(error: unknown) {
+  let current = error as Record<string, unknown> | undefined
+  for (let depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    yield current
+    current = current.cause as typeof current
+  }
+}
+
+/**
+ * When a database error is a NOT NULL violation, the column it names (or
+ * `null` when the driver does not say); `undefined` for any other error.
+ * By driver code: PostgreSQL 23502, MySQL/MariaDB ER_BAD_NULL_ERROR and
+ * ER_NO_DEFAULT_FOR_FIELD (strict mode, column left out), SQLite
+ * SQLITE_CONSTRAINT_NOTNULL (1299). The column is read from the driver's
+ * field or message for the error text only, never for a decision.
+ */
+export function notNullViolation(error: unknown): string | null | undefined {
+  for (const current of causes(error)) {
+    const { code, errno, errcode, column } = current
+    const message = typeof current.message === 'string' ? current.message : ''
+    if (code === '23502') return typeof column === 'string' ? column : null
+    if (code === 'ER_BAD_NULL_ERROR' || code === 'ER_NO_DEFAULT_FOR_FIELD') {
+      // "Column 'email' cannot be null" / "Field 'email' doesn't have a default value"
+      const text = typeof current.sqlMessage === 'string' ? current.sqlMessage : message
+      return /(?:Column|Field) '([^']+)'/.exec(text)?.[1] ?? null
+    }
+    const sqlite =
+      code === 'SQLITE_CONSTRAINT_NOTNULL' ||
+      (code === 'SQLITE_CONSTRAINT' && errno === 1299) ||
+      (code === 'ERR_SQLITE_ERROR' && errcode === 1299)
+    if (sqlite) return /NOT NULL constraint failed: (?:\w+\.)?(\w+)/.exec(message)?.[1] ?? null
+  }
+  return undefined
+}
+
+/**
+ * Whether a database error says a table does not exist (a migration not
+ * run yet): PostgreSQL 42P01, MySQL/MariaDB ER_NO_SUCH_TABLE, SQLite's
+ * generic SQLITE_ERROR whose message names it (it has no dedicated code).
+ */
+export function isMissingTable(error: unknown): boolean {
+  for (const current of causes(error)) {
+    const { code } = current
+    if (code === '42P01' || code === 'ER_NO_SUCH_TABLE') return true
+    const message = typeof current.message === 'string' ? current.message : ''
+    if (
+      (code === 'SQLITE_ERROR' || code === 'ERR_SQLITE_ERROR') &&
+      message.includes('no such table')
+    ) {
+      return true
+    }
+  }
+  return false
+}

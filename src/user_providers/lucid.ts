@@ -1,10 +1,16 @@
+import { randomBytes } from 'node:crypto'
 import type { LucidModel, LucidRow } from '@adonisjs/lucid/types/model'
 import { symbols } from '@adonisjs/auth'
 import { RuntimeException } from '@adonisjs/core/exceptions'
 import { LRUCache } from 'lru-cache'
 import { toMs } from '../define_config.ts'
 import debug from '../debug.ts'
-import { E_ROWND_ACCOUNT_CONFLICT, E_ROWND_API_ERROR, E_ROWND_USER_NOT_FOUND } from '../errors.ts'
+import {
+  E_ROWND_ACCOUNT_CONFLICT,
+  E_ROWND_API_ERROR,
+  E_ROWND_PROFILE_INCOMPLETE,
+  E_ROWND_USER_NOT_FOUND,
+} from '../errors.ts'
 import type {
   RowndEmitter,
   RowndLookupContext,
@@ -12,7 +18,7 @@ import type {
   RowndUserProviderContract,
 } from '../guard/types.ts'
 import type { Duration, RowndProfile, RowndToken } from '../types.ts'
-import { isUniqueViolation } from './unique_violation.ts'
+import { isUniqueViolation, notNullViolation } from '../database/driver_errors.ts'
 
 type ModelLoader<Model extends LucidModel> = () => Promise<{ default: Model }>
 
@@ -34,11 +40,25 @@ export interface RowndLucidUserProviderOptions<Model extends LucidModel> {
    */
   mapProfile?: (profile: RowndProfile, token: RowndToken) => Record<string, unknown>
   /**
+   * Model attribute holding a password hash. Rows Rownd creates get an
+   * unusable one (the hash of random bytes nobody knows, like Django's
+   * `set_unusable_password`): a `password NOT NULL` column is satisfied, and
+   * the app's password login answers "invalid credentials" after a real hash
+   * check, as for any wrong password. Default `'password'` when the model
+   * has that column; `false` to never set it
+   */
+  passwordColumn?: string | false
+  /**
    * Keep users in memory by Rownd id so warm requests skip the database.
    * Off by default: a cached user can be up to `ttl` stale (deleted or
    * edited rows are noticed late, within one process).
    */
   identityCache?: { ttl?: Duration; maxEntries?: number } | false
+}
+
+/** What hashes a password: the app's `hash` service */
+export interface PasswordHasher {
+  make(value: string): Promise<string>
 }
 
 /** Lowercased verified email of a profile, if Rownd verified one */
@@ -73,14 +93,20 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   #options: RowndLucidUserProviderOptions<Model>
   #model?: Model
   #emitter?: RowndEmitter
+  #hasher?: PasswordHasher
   #pending = new Map<string, Promise<RowndUserLookup<InstanceType<Model>>>>()
   #identities?: LRUCache<string, InstanceType<Model>>
   readonly rowndIdColumn: string
   readonly emailColumn: string
 
-  constructor(options: RowndLucidUserProviderOptions<Model>, emitter?: RowndEmitter) {
+  constructor(
+    options: RowndLucidUserProviderOptions<Model>,
+    emitter?: RowndEmitter,
+    hasher?: PasswordHasher
+  ) {
     this.#options = options
     this.#emitter = emitter
+    this.#hasher = hasher
     this.rowndIdColumn = options.rowndIdColumn ?? 'rowndUserId'
     this.emailColumn = options.emailColumn ?? 'email'
     if (options.identityCache) {
@@ -266,9 +292,14 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     profile: RowndProfile,
     context: RowndLookupContext
   ): Promise<RowndUserLookup<InstanceType<Model>>> {
-    const attributes = {
+    const attributes: Record<string, unknown> = {
       ...this.mapProfile(model, profile, token),
       [this.rowndIdColumn]: token.userId,
+    }
+    const passwordColumn = this.#passwordColumn(model)
+    if (passwordColumn && attributes[passwordColumn] === undefined) {
+      const unusable = await this.#unusablePassword(model)
+      if (unusable !== undefined) attributes[passwordColumn] = unusable
     }
     // An email that differs only in case from an existing row is a collision
     // on every database, not only where the unique index happens to ignore case
@@ -291,6 +322,8 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       })
       return { user, created: true, linked: false }
     } catch (error) {
+      const column = notNullViolation(error)
+      if (column !== undefined) throw this.#incomplete(column)
       if (!isUniqueViolation(error)) throw error
       // Another process created it first: use that row
       const user = await this.#findByRowndId(model, token.userId)
@@ -298,6 +331,44 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       // The unique column that collided is not ours (e.g. email)
       throw new E_ROWND_ACCOUNT_CONFLICT()
     }
+  }
+
+  #passwordColumn(model: Model): string | undefined {
+    const option = this.#options.passwordColumn
+    if (option === false) return undefined
+    const column = option ?? 'password'
+    return model.$hasColumn(column) ? column : undefined
+  }
+
+  /**
+   * A password nobody knows. A model using `withAuthFinder` hashes a dirty
+   * password itself before saving, so it gets the random value; any other
+   * model gets it hashed with the app's `hash` service.
+   */
+  async #unusablePassword(model: Model): Promise<string | undefined> {
+    const secret = randomBytes(32).toString('base64url')
+    const hashesOnSave =
+      typeof (model as unknown as { hashPassword?: unknown }).hashPassword === 'function' &&
+      typeof (model as unknown as { verifyCredentials?: unknown }).verifyCredentials === 'function'
+    if (hashesOnSave) return secret
+    return this.#hasher?.make(secret)
+  }
+
+  /** The typed 422 for a row the database refused for an empty required column */
+  #incomplete(column: string | null) {
+    const which = column ? `"${column}"` : 'a column'
+    const reason =
+      column === this.#emailColumnName()
+        ? 'This Rownd account has no verified email, which the users table requires'
+        : `The users table requires ${which}, which this Rownd account does not provide`
+    debug('user creation refused by a NOT NULL column')
+    return new E_ROWND_PROFILE_INCOMPLETE(`${reason} (column ${which})`, {
+      column: column ?? undefined,
+    })
+  }
+
+  #emailColumnName() {
+    return this.#model ? this.#column(this.#model, this.emailColumn) : 'email'
   }
 
   /** Attributes mapped from a profile (the configured function, or the default) */
@@ -317,7 +388,11 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     if (email && model.$hasColumn(this.emailColumn)) attributes[this.emailColumn] = email
     if (first && model.$hasColumn('firstName')) attributes.firstName = first
     if (last && model.$hasColumn('lastName')) attributes.lastName = last
-    if (full && model.$hasColumn('fullName')) attributes.fullName = full
+    // Without an email, a phone number is the only name to show (the starter
+    // kits' `initials` getter reads fullName, else splits the email)
+    const phone = typeof data.phone_number === 'string' ? data.phone_number : undefined
+    const display = full ?? (email ? undefined : phone)
+    if (display && model.$hasColumn('fullName')) attributes.fullName = display
     return attributes
   }
 

@@ -9,7 +9,8 @@ import { Database } from '@adonisjs/lucid/database'
 import { MigrationRunner } from '@adonisjs/lucid/migration'
 import type { ConnectionConfig } from '@adonisjs/lucid/types/database'
 import { stubsRoot } from '../../stubs/main.ts'
-import { isUniqueViolation } from '../../src/user_providers/unique_violation.ts'
+import { isUniqueViolation, notNullViolation } from '../../src/database/driver_errors.ts'
+import { LucidRevocationStore } from '../../src/database/lucid_revocation_store.ts'
 import { dbKind, knexConfig } from '../helpers/test_app.ts'
 
 /**
@@ -19,7 +20,14 @@ import { dbKind, knexConfig } from '../helpers/test_app.ts'
  * `rownd_stub_` prefix so the test app's own tables are never touched.
  */
 const SCHEMA_TABLE = 'rownd_stub_schema'
-const TABLES = ['rownd_stub_people', 'rownd_stub_users', SCHEMA_TABLE, `${SCHEMA_TABLE}_versions`]
+const TABLES = [
+  'rownd_stub_people',
+  'rownd_stub_users',
+  'rownd_stub_kit_users',
+  'rownd_stub_revocations',
+  SCHEMA_TABLE,
+  `${SCHEMA_TABLE}_versions`,
+]
 const FOLDER = 'database/migrations'
 /** Scratch apps live inside the repository so their migrations resolve our node_modules */
 const SCRATCH = new URL(`../../tmp/db_migrations/${randomUUID()}/`, import.meta.url)
@@ -35,12 +43,18 @@ async function scratchApp() {
 type ScratchApp = Awaited<ReturnType<typeof scratchApp>>
 
 /** Renders one of our migration stubs the way the configure hook does */
-async function renderStub(app: ScratchApp, stub: string, fileName: string, tableName: string) {
+async function renderStub(
+  app: ScratchApp,
+  stub: string,
+  fileName: string,
+  tableName: string,
+  extra: Record<string, string> = {}
+) {
   const stubs = await app.stubs.create()
   const prepared = await (
     await stubs.build(stub, { source: stubsRoot })
   ).generate({
-    migration: { folder: FOLDER, fileName, tableName },
+    migration: { folder: FOLDER, fileName, tableName, ...extra },
   })
   return prepared
 }
@@ -200,5 +214,109 @@ test.group(`Database (${dbKind()}) | migration stubs`, (group) => {
       [`${FOLDER}/1_create_rownd_stub_users_table`, 'completed'],
     ])
     assert.isFalse(await client.schema.hasTable('rownd_stub_users'))
+  }).timeout(60_000)
+
+  test('the rownd_revocations migration runs, its store never lowers a cut-off, it rolls back', async ({
+    assert,
+  }) => {
+    const app = await scratchApp()
+    const client = db.connection()
+    await renderStub(
+      app,
+      'make/migration/create_rownd_revocations_table.stub',
+      '1_create_rownd_stub_revocations_table.ts',
+      'rownd_stub_revocations'
+    )
+    await migrate(db, app, 'up')
+    assert.isTrue(await client.schema.hasTable('rownd_stub_revocations'))
+
+    const store = new LucidRevocationStore({
+      database: async () => db,
+      table: 'rownd_stub_revocations',
+    })
+    const hash = 'a'.repeat(43)
+    const keepUntil = Date.now() / 1000 + 3600
+    await store.write('user_1', { before: 2_000_000_000_000 })
+    // An older cut-off written later (another instance) never lowers it
+    await store.write('user_1', { before: 1_000_000_000_000, tokens: { [hash]: keepUntil } })
+    await store.write('user_1', { tokens: { [hash]: keepUntil - 60 } })
+    const entry = await store.read('user_1')
+    assert.equal(entry?.before, 2_000_000_000_000)
+    assert.approximately(entry!.tokens![hash], keepUntil, 0.01)
+    assert.isUndefined(await store.read('user_2'))
+    // A token row past its retention is ignored
+    await store.write('user_2', { tokens: { ['b'.repeat(43)]: Date.now() / 1000 - 1 } })
+    assert.isUndefined(await store.read('user_2'))
+
+    await migrate(db, app, 'down')
+    assert.isFalse(await client.schema.hasTable('rownd_stub_revocations'))
+    // With the table gone the store warns once and persists nothing, never throwing
+    const warnings: string[] = []
+    const missing = new LucidRevocationStore({
+      database: async () => db,
+      table: 'rownd_stub_revocations',
+      logger: { warn: (message) => warnings.push(message) },
+    })
+    await missing.write('user_1', { before: Date.now() })
+    assert.isUndefined(await missing.read('user_1'))
+    assert.lengthOf(warnings, 1)
+    assert.include(warnings[0], 'node ace configure rownd-adonis')
+  }).timeout(60_000)
+
+  test('the nullable-email migration runs; its down() refuses while rows lack an email', async ({
+    assert,
+  }) => {
+    const app = await scratchApp()
+    const client = db.connection()
+    // The starter kits' users table: email NOT NULL unique
+    await client.schema.createTable('rownd_stub_kit_users', (table) => {
+      table.increments('id').notNullable()
+      table.string('email', 254).notNullable().unique()
+      table.string('password').notNullable()
+      table.timestamp('created_at').notNullable()
+    })
+    const missingEmail = await failure(() =>
+      client.table('rownd_stub_kit_users').insert({ password: 'x', created_at: now() })
+    )
+    assert.equal(notNullViolation(missingEmail), 'email', String(missingEmail))
+
+    await renderStub(
+      app,
+      'make/migration/make_email_nullable.stub',
+      '1_make_rownd_stub_kit_users_email_nullable.ts',
+      'rownd_stub_kit_users',
+      { column: 'email' }
+    )
+    await migrate(db, app, 'up')
+    await client.table('rownd_stub_kit_users').insert([
+      { email: 'kept@example.com', password: 'x', created_at: now() },
+      { password: 'x', created_at: now() },
+    ])
+    // Still unique
+    const duplicate = await failure(() =>
+      client
+        .table('rownd_stub_kit_users')
+        .insert({ email: 'kept@example.com', password: 'x', created_at: now() })
+    )
+    assert.isTrue(isUniqueViolation(duplicate), String(duplicate))
+
+    const refused = (await failure(() => migrate(db, app, 'down'))) as Error
+    assert.include(
+      refused.message,
+      'Cannot make rownd_stub_kit_users.email NOT NULL again: 1 row(s)'
+    )
+    assert.lengthOf(await client.from('rownd_stub_kit_users'), 2)
+
+    await client.from('rownd_stub_kit_users').whereNull('email').delete()
+    await migrate(db, app, 'down')
+    const again = await failure(() =>
+      client.table('rownd_stub_kit_users').insert({ password: 'x', created_at: now() })
+    )
+    assert.equal(notNullViolation(again), 'email', String(again))
+    const rows = await client.from('rownd_stub_kit_users').select('email')
+    assert.deepEqual(
+      rows.map((row: { email: string }) => row.email),
+      ['kept@example.com']
+    )
   }).timeout(60_000)
 })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import knex, { type Knex } from 'knex'
-import { isUniqueViolation } from '../../src/user_providers/unique_violation.ts'
+import { isUniqueViolation } from '../../src/database/driver_errors.ts'
 import { dbKind, knexConfig } from '../helpers/test_app.ts'
 
 const TABLE = 'rownd_unique_violation_probe'

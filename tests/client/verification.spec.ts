@@ -427,6 +427,30 @@ test.group('RowndClient | revocation', () => {
     assert.equal(client.stats().revocations, 1)
   })
 
+  test('the sign-out cut-off honours clockTolerance on both sides', async ({ assert, cleanup }) => {
+    // Rownd's clock 3 s behind ours: a token minted right after the sign-out
+    // carries an iat 3 s before it, within the 5 s tolerance: it stays valid
+    const { emulator, client } = await setup(cleanup)
+    const user = emulator.createUser()
+    await client.revokeUser(user.userId)
+    const signedOutAt = Math.floor(Date.now() / 1000)
+    const skewed = await emulator.mintToken({ userId: user.userId, issuedAt: signedOutAt - 3 })
+    assert.equal((await client.verifyToken(skewed)).userId, user.userId)
+    // Issued 7 s before the sign-out: past the tolerance, refused
+    const beyond = await emulator.mintToken({ userId: user.userId, issuedAt: signedOutAt - 7 })
+    await rejects(assert, client.verifyToken(beyond), E_ROWND_TOKEN_REVOKED, [beyond])
+
+    // A tighter tolerance moves the cut-off: 3 s of skew is then refused
+    const strict = await setup(cleanup, { clockTolerance: '1s' })
+    const other = strict.emulator.createUser()
+    await strict.client.revokeUser(other.userId)
+    const late = await strict.emulator.mintToken({
+      userId: other.userId,
+      issuedAt: Math.floor(Date.now() / 1000) - 3,
+    })
+    await rejects(assert, strict.client.verifyToken(late), E_ROWND_TOKEN_REVOKED, [late])
+  })
+
   test('revokeUser rejects older tokens; a token issued later passes', async ({
     assert,
     cleanup,
@@ -434,7 +458,8 @@ test.group('RowndClient | revocation', () => {
     const { emulator, client } = await setup(cleanup)
     const user = emulator.createUser()
     const other = emulator.createUser()
-    const past = Math.floor(Date.now() / 1000) - 5
+    // Well before the sign-out, beyond the 5 s clock tolerance
+    const past = Math.floor(Date.now() / 1000) - 30
     const older = await emulator.mintToken({ userId: user.userId, issuedAt: past })
     const otherToken = await emulator.mintToken({ userId: other.userId, issuedAt: past })
     await client.verifyToken(older)

@@ -36,7 +36,14 @@ export function knexConfig(kind: DbKind, sqliteFile: string): Knex.Config {
 
 /** Drops the test app's tables so each app starts from a clean, migrated schema */
 export async function resetDatabase(db: Knex) {
-  for (const table of ['auth_access_tokens', 'users', 'adonis_schema', 'adonis_schema_versions']) {
+  const tables = [
+    'auth_access_tokens',
+    'rownd_revocations',
+    'users',
+    'adonis_schema',
+    'adonis_schema_versions',
+  ]
+  for (const table of tables) {
     await db.schema.dropTableIfExists(table)
   }
 }
