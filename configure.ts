@@ -1,8 +1,16 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type Configure from '@adonisjs/core/commands/configure'
-import type { CallExpression, ObjectLiteralExpression, PropertyAssignment } from 'ts-morph'
 import { stubsRoot } from './stubs/main.ts'
+import { addGuard, GUARD_IMPORT, guardEntry } from './src/configure/auth_config.ts'
+import { envKeys, readOptional } from './src/configure/files.ts'
+import { type AppFacts, inspectApp } from './src/configure/inspect.ts'
+import {
+  addRowndToAuthMiddleware,
+  addSessionSyncMiddleware,
+  SESSION_SYNC_MIDDLEWARE,
+} from './src/configure/kernel.ts'
+import { writeMigrations } from './src/configure/migrations.ts'
+import { type ConfigureOptions, readOptions } from './src/configure/options.ts'
+import { addHubToLayout } from './src/configure/views.ts'
 
 /** Provider, middleware and preload paths written into the host app */
 const PROVIDER = 'rownd-adonis/rownd_provider'
@@ -10,318 +18,7 @@ const MIDDLEWARE = 'rownd-adonis/rownd_middleware'
 const PRELOAD = '#start/rownd'
 const DEFAULT_API_URL = 'https://api.rownd.io'
 
-/** The guard added to `config/auth.ts` (or printed when it cannot be added safely) */
-const GUARD_IMPORT = `import { rowndGuard, rowndUserProvider } from 'rownd-adonis'`
-/** The guard as a formatted, multi-line property */
-function guardSnippet(useSession: boolean, indent: string) {
-  return [
-    `${indent}rownd: rowndGuard({`,
-    ...(useSession ? [] : [`${indent}  useSession: false,`]),
-    `${indent}  provider: rowndUserProvider({`,
-    `${indent}    model: () => import('#models/user'),`,
-    `${indent}  }),`,
-    `${indent}})`,
-  ].join('\n')
-}
-
-function guardEntry(useSession: boolean) {
-  const provider = `provider: rowndUserProvider({ model: () => import('#models/user') })`
-  return useSession
-    ? `rownd: rowndGuard({ ${provider} })`
-    : `rownd: rowndGuard({ ${provider}, useSession: false })`
-}
-
-/** Options of the hook, all settable with flags so it runs without a TTY */
-interface ConfigureOptions {
-  apiOnly: boolean
-  table: string
-  createTable: boolean
-  force: boolean
-  appKey?: string
-  appSecret?: string
-  apiUrl?: string
-}
-
-/** What the host app has, read before anything is written */
-interface AppFacts {
-  dependencies: Set<string>
-  rcFile: string
-  hasSession: boolean
-  hasEdge: boolean
-  hasLucid: boolean
-  hasAuthInitializeMiddleware: boolean
-}
-
-function flag(flags: Record<string, unknown>, name: string): unknown {
-  const camel = name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
-  return flags[name] ?? flags[camel]
-}
-
-function stringFlag(flags: Record<string, unknown>, name: string): string | undefined {
-  const value = flag(flags, name)
-  if (value === undefined || value === null || typeof value === 'boolean') return undefined
-  return String(value)
-}
-
-function booleanFlag(flags: Record<string, unknown>, name: string): boolean {
-  const value = flag(flags, name)
-  return value === true || value === 'true' || value === ''
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf-8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-}
-
-/** Env keys already present in a dotenv file */
-function envKeys(contents: string | undefined): Set<string> {
-  const keys = new Set<string>()
-  for (const line of (contents ?? '').split(/\r?\n/)) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line)
-    if (match) keys.add(match[1])
-  }
-  return keys
-}
-
-/**
- * Reads the host app and refuses to go on (before writing anything) when
- * a prerequisite is missing. Returns the facts, or an error message.
- */
-async function inspectApp(
-  command: Configure,
-  options: ConfigureOptions
-): Promise<AppFacts | { error: string }> {
-  const app = command.app
-  const pkgSource = await readOptional(app.makePath('package.json'))
-  if (!pkgSource) return { error: 'Cannot find package.json in the application root' }
-  let pkg: Record<string, Record<string, string> | undefined>
-  try {
-    pkg = JSON.parse(pkgSource)
-  } catch {
-    return { error: 'Cannot parse package.json in the application root' }
-  }
-  const dependencies = new Set([
-    ...Object.keys(pkg.dependencies ?? {}),
-    ...Object.keys(pkg.devDependencies ?? {}),
-    ...Object.keys(pkg.peerDependencies ?? {}),
-  ])
-
-  const rcFile = await readOptional(app.makePath('adonisrc.ts'))
-  if (!rcFile) return { error: 'Cannot find adonisrc.ts in the application root' }
-
-  if (!dependencies.has('@adonisjs/auth')) {
-    return {
-      error:
-        'rownd-adonis needs @adonisjs/auth, which is not installed. Run "node ace add @adonisjs/auth --guard=session" first, then run this command again',
-    }
-  }
-  if (!rcFile.includes('@adonisjs/auth/auth_provider')) {
-    return {
-      error:
-        'rownd-adonis needs @adonisjs/auth, whose provider is not registered in adonisrc.ts. Run "node ace configure @adonisjs/auth" first, then run this command again',
-    }
-  }
-  for (const file of ['start/env.ts', 'start/kernel.ts']) {
-    if ((await readOptional(app.makePath(file))) === undefined) {
-      return {
-        error: `Cannot find ${file}: rownd-adonis registers its env variables and middleware there`,
-      }
-    }
-  }
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.table)) {
-    return {
-      error: `Invalid --table "${options.table}": use a plain SQL table name (letters, digits, _)`,
-    }
-  }
-
-  const kernel = (await readOptional(app.makePath('start/kernel.ts'))) ?? ''
-  const hasSessionPackage =
-    dependencies.has('@adonisjs/session') && rcFile.includes('@adonisjs/session/session_provider')
-  return {
-    dependencies,
-    rcFile,
-    hasSession: !options.apiOnly && hasSessionPackage,
-    hasEdge:
-      dependencies.has('edge.js') || rcFile.includes('@adonisjs/core/providers/edge_provider'),
-    hasLucid: dependencies.has('@adonisjs/lucid'),
-    hasAuthInitializeMiddleware: kernel.includes('@adonisjs/auth/initialize_auth_middleware'),
-  }
-}
-
-/** Migration files of the app with their contents */
-async function readMigrations(folder: string) {
-  let names: string[]
-  try {
-    names = await readdir(folder)
-  } catch {
-    return []
-  }
-  const files: { name: string; contents: string }[] = []
-  for (const name of names.sort()) {
-    if (!/\.(ts|js|mjs|cjs|mts)$/.test(name) || name.endsWith('.d.ts')) continue
-    files.push({ name, contents: await readFile(join(folder, name), 'utf-8') })
-  }
-  return files
-}
-
-/** True when a migration mentions the table by name (tableName or a direct call) */
-function mentionsTable(contents: string, table: string) {
-  return contents.includes(`'${table}'`) || contents.includes(`"${table}"`)
-}
-
-/**
- * Writes the migration: an `alterTable` adding `rownd_user_id`, or a full
- * create-table when asked or when no migration creates the table yet.
- * Skips when a migration already adds the column (or overwrites that same
- * file with --force), so running twice never adds a second migration.
- */
-async function writeMigration(
-  command: Configure,
-  codemods: Awaited<ReturnType<Configure['createCodemods']>>,
-  options: ConfigureOptions,
-  done: string[]
-) {
-  const folder = 'database/migrations'
-  const migrations = await readMigrations(command.app.makePath(folder))
-  const existing = migrations.find(
-    (file) => file.contents.includes('rownd_user_id') && mentionsTable(file.contents, options.table)
-  )
-  if (existing && !options.force) {
-    command.logger
-      .action(`create ${folder}/${existing.name}`)
-      .skipped(`a migration already adds rownd_user_id to "${options.table}"`)
-    return
-  }
-
-  const createsTable = migrations.some(
-    (file) =>
-      file !== existing &&
-      /createTable(IfNotExists)?\(/.test(file.contents) &&
-      mentionsTable(file.contents, options.table)
-  )
-  // --force rewrites an existing migration in its own variant, under its own name
-  const create = existing
-    ? /createTable(IfNotExists)?\(/.test(existing.contents)
-    : options.createTable || !createsTable
-  const fileName =
-    existing?.name ??
-    (create
-      ? `${Date.now()}_create_${options.table}_table.ts`
-      : `${Date.now()}_add_rownd_user_id_to_${options.table}_table.ts`)
-
-  const stub = create
-    ? 'make/migration/create_users_table.stub'
-    : 'make/migration/add_rownd_user_id.stub'
-  const result = await codemods.makeUsingStub(stubsRoot, stub, {
-    migration: { folder, fileName, tableName: options.table },
-  })
-  if (result.status !== 'skipped') {
-    done.push(
-      create
-        ? `migration creating the "${options.table}" table with rownd_user_id (${folder}/${fileName})`
-        : `migration adding rownd_user_id to "${options.table}" (${folder}/${fileName})`
-    )
-  }
-}
-
-/**
- * Adds the `rownd` guard to `config/auth.ts` when the file has the usual
- * `defineConfig({ guards: { ... } })` shape. Returns false when it could
- * not do so safely (the caller prints the lines to paste).
- */
-async function addGuard(
-  command: Configure,
-  codemods: Awaited<ReturnType<Configure['createCodemods']>>,
-  useSession: boolean
-): Promise<'added' | 'exists' | 'manual'> {
-  const authPath = command.app.configPath('auth.ts')
-  const source = await readOptional(authPath)
-  if (source === undefined) return 'manual'
-  if (/\browndGuard\s*\(/.test(source)) return 'exists'
-
-  const project = await codemods.getTsMorphProject()
-  if (!project) return 'manual'
-  const file = project.getSourceFile(authPath) ?? project.addSourceFileAtPath(authPath)
-  // Work on what is on disk, not a copy ts-morph loaded earlier
-  await file.refreshFromFileSystem()
-
-  /**
-   * Kinds are compared by name: ts-morph comes with the app's
-   * @adonisjs/assembler and is not a dependency of this package.
-   */
-  const call = file
-    .getDescendants()
-    .find(
-      (node): node is CallExpression =>
-        node.getKindName() === 'CallExpression' &&
-        (node as CallExpression).getExpression().getText() === 'defineConfig'
-    )
-  const config = call?.getArguments()[0]
-  if (config?.getKindName() !== 'ObjectLiteralExpression') return 'manual'
-  const guards = (config as ObjectLiteralExpression).getProperty('guards')
-  if (guards?.getKindName() !== 'PropertyAssignment') return 'manual'
-  const guardsObject = (guards as PropertyAssignment).getInitializer()
-  if (guardsObject?.getKindName() !== 'ObjectLiteralExpression') return 'manual'
-  if ((guardsObject as ObjectLiteralExpression).getProperty('rownd')) return 'exists'
-
-  /**
-   * Edits are made as text at AST positions, so the rest of the file keeps
-   * its formatting: the new guard follows the indentation of its siblings.
-   */
-  const guardsLiteral = guardsObject as ObjectLiteralExpression
-  const text = file.getFullText()
-  const edits: { at: number; insert: string }[] = []
-  const properties = guardsLiteral.getProperties()
-  const closeBrace = guardsLiteral.getEnd() - 1
-  const lineIndent = (position: number) => {
-    const lineStart = text.lastIndexOf('\n', position - 1) + 1
-    return /^[ \t]*/.exec(text.slice(lineStart))![0]
-  }
-  if (properties.length) {
-    const last = properties.at(-1)!
-    const indent = lineIndent(properties[0].getStart())
-    const after = text.slice(last.getEnd(), closeBrace)
-    const comma = /^\s*,/.exec(after)
-    edits.push({
-      at: comma ? last.getEnd() + comma[0].length : last.getEnd(),
-      insert: `${comma ? '' : ','}\n${guardSnippet(useSession, indent)},`,
-    })
-  } else {
-    const indent = lineIndent(guardsLiteral.getStart())
-    edits.push({
-      at: closeBrace,
-      insert: `\n${guardSnippet(useSession, `${indent}  `)},\n${indent}`,
-    })
-  }
-
-  const existingImport = file
-    .getImportDeclarations()
-    .find(
-      (declaration) =>
-        declaration.getModuleSpecifierValue() === 'rownd-adonis' && !declaration.isTypeOnly()
-    )
-  const imported = new Set(existingImport?.getNamedImports().map((named) => named.getName()))
-  const missing = ['rowndGuard', 'rowndUserProvider'].filter((name) => !imported.has(name))
-  if (missing.length) {
-    const lastImport = file.getImportDeclarations().at(-1)
-    const line = `import { ${missing.join(', ')} } from 'rownd-adonis'`
-    edits.push(
-      lastImport ? { at: lastImport.getEnd(), insert: `\n${line}` } : { at: 0, insert: `${line}\n` }
-    )
-  }
-
-  let updated = text
-  for (const edit of edits.sort((left, right) => right.at - left.at)) {
-    updated = updated.slice(0, edit.at) + edit.insert + updated.slice(edit.at)
-  }
-  await writeFile(authPath, updated)
-  await file.refreshFromFileSystem()
-  return 'added'
-}
+type Codemods = Awaited<ReturnType<Configure['createCodemods']>>
 
 /**
  * `node ace configure rownd-adonis`
@@ -330,21 +27,15 @@ async function addGuard(
  * - `--api-only`: no session routes (bearer tokens only)
  * - `--table=<name>`: the users table (default `users`)
  * - `--create-table`: write a migration creating the table
+ * - `--nullable-email`: also make the table's email nullable (phone-only users)
  * - `--app-key`, `--app-secret`, `--api-url`: values written to `.env`
  * - `--force`: overwrite files this command writes
+ *
+ * It writes only what is missing, so running it again (or on an app set
+ * up by an older rownd-adonis) adds just the new parts.
  */
 export async function configure(command: Configure) {
-  const flags = command.parsedFlags as Record<string, unknown>
-  const options: ConfigureOptions = {
-    apiOnly: booleanFlag(flags, 'api-only'),
-    table: stringFlag(flags, 'table') ?? 'users',
-    createTable: booleanFlag(flags, 'create-table'),
-    force: command.force === true || booleanFlag(flags, 'force'),
-    appKey: stringFlag(flags, 'app-key'),
-    appSecret: stringFlag(flags, 'app-secret'),
-    apiUrl: stringFlag(flags, 'api-url'),
-  }
-
+  const options = readOptions(command)
   const facts = await inspectApp(command, options)
   if ('error' in facts) {
     command.logger.error(facts.error)
@@ -359,9 +50,35 @@ export async function configure(command: Configure) {
   const done: string[] = []
   const todo: string[] = []
 
-  /**
-   * Provider, and the session routes as a preload
-   */
+  await registerProviderAndRoutes(codemods, facts, done)
+  await writeConfig(command, codemods, facts, done, todo)
+  await writeEnv(command, codemods, options, done, todo)
+  await wireMiddleware(command, codemods, facts, done, todo)
+
+  const migrationsBefore = done.length
+  if (facts.hasLucid) {
+    await writeMigrations(command, codemods, options, done)
+  } else {
+    todo.push(
+      `Add a nullable, unique rownd_user_id column to your "${options.table}" table and create the rownd_revocations table (@adonisjs/lucid is not installed, so no migration was written; see README)`
+    )
+  }
+  const wroteMigrations = done.length > migrationsBefore
+
+  await wireGuard(command, codemods, facts, done, todo)
+  await wireViews(command, facts, done, todo)
+
+  if (failures.length) {
+    command.exitCode = 1
+    command.logger.error(
+      `rownd-adonis could not finish:\n${failures.map((m) => `  - ${m}`).join('\n')}`
+    )
+  }
+  await summarize(command, facts, { wroteMigrations }, done, todo)
+}
+
+/** Provider, and the session routes as a preload (apps with sessions) */
+async function registerProviderAndRoutes(codemods: Codemods, facts: AppFacts, done: string[]) {
   await codemods.updateRcFile((rcFile) => {
     rcFile.addProvider(PROVIDER)
     if (facts.hasSession) rcFile.addPreloadFile(PRELOAD)
@@ -370,18 +87,53 @@ export async function configure(command: Configure) {
   if (facts.hasSession && !facts.rcFile.includes(`'${PRELOAD}'`)) {
     done.push(`preload ${PRELOAD} in adonisrc.ts`)
   }
+  if (facts.hasSession) {
+    const routes = await codemods.makeUsingStub(stubsRoot, 'start/rownd.stub', {})
+    if (routes.status !== 'skipped')
+      done.push('start/rownd.ts (POST /rownd/session_authenticate, /rownd/session_sign_out)')
+  }
+}
 
-  /**
-   * Config file
-   */
-  const config = await codemods.makeUsingStub(stubsRoot, 'config/rownd.stub', {})
-  if (config.status !== 'skipped') done.push('config/rownd.ts')
+/** config/rownd.ts, wired to the app's session guard when there is one */
+async function writeConfig(
+  command: Configure,
+  codemods: Codemods,
+  facts: AppFacts,
+  done: string[],
+  todo: string[]
+) {
+  const result = await codemods.makeUsingStub(stubsRoot, 'config/rownd.stub', {
+    appGuard: facts.appGuard,
+  })
+  if (result.status !== 'skipped') {
+    done.push(
+      facts.appGuard
+        ? `config/rownd.ts (Rownd sign-ins also log into your "${facts.appGuard}" guard)`
+        : 'config/rownd.ts'
+    )
+    return
+  }
+  const existing = (await readOptional(command.app.configPath('rownd.ts'))) ?? ''
+  if (facts.appGuard && !/\bappGuard\s*:/.test(existing)) {
+    todo.push(
+      `Optional: set session: { appGuard: '${facts.appGuard}' } in config/rownd.ts, so Rownd sign-ins also log into your "${facts.appGuard}" guard (auth.user, middleware.auth(), silent auth) and its logout signs out of Rownd`
+    )
+  }
+}
 
-  /**
-   * Env variables: only the missing ones, so a second run (or --force)
-   * never wipes credentials already set. Values given as flags win.
-   */
-  const present = envKeys(await readOptional(command.app.makePath('.env')))
+/**
+ * Env variables: only the missing ones, so a second run (or --force) never
+ * wipes credentials already set. Values given as flags win.
+ */
+async function writeEnv(
+  command: Configure,
+  codemods: Codemods,
+  options: ConfigureOptions,
+  done: string[],
+  todo: string[]
+) {
+  const envFile = await readOptional(command.app.makePath('.env'))
+  const present = envKeys(envFile)
   const wanted: Record<string, string> = {
     ROWND_APP_KEY: options.appKey ?? '',
     ROWND_APP_SECRET: options.appSecret ?? '',
@@ -396,7 +148,7 @@ export async function configure(command: Configure) {
     Object.entries(wanted).filter(([key]) => !present.has(key) || given[key] !== undefined)
   )
   const hasEnvFile =
-    (await readOptional(command.app.makePath('.env'))) !== undefined ||
+    envFile !== undefined ||
     (await readOptional(command.app.makePath('.env.example'))) !== undefined
   if (!hasEnvFile) {
     todo.push('Create a .env file with ROWND_APP_KEY, ROWND_APP_SECRET and ROWND_API_URL')
@@ -414,10 +166,21 @@ export async function configure(command: Configure) {
       ROWND_API_URL: `Env.schema.string.optional({ format: 'url', tld: false })`,
     },
   })
+}
 
-  /**
-   * Named middleware for routes and groups: middleware.rownd()
-   */
+/**
+ * The named `rownd` middleware; the session sync middleware after auth's
+ * initialize middleware (apps with an app session guard); Rownd bearer
+ * tokens in the app's `auth` middleware when its default guard is not a
+ * session guard (the api starter kit)
+ */
+async function wireMiddleware(
+  command: Configure,
+  codemods: Codemods,
+  facts: AppFacts,
+  done: string[],
+  todo: string[]
+) {
   await codemods.registerMiddleware('named', [{ name: 'rownd', path: MIDDLEWARE }])
   if (!facts.hasAuthInitializeMiddleware) {
     todo.push(
@@ -425,29 +188,47 @@ export async function configure(command: Configure) {
     )
   }
 
-  /**
-   * Session routes (traditional apps)
-   */
-  if (facts.hasSession) {
-    const routes = await codemods.makeUsingStub(stubsRoot, 'start/rownd.stub', {})
-    if (routes.status !== 'skipped')
-      done.push('start/rownd.ts (POST /rownd/session_authenticate, /rownd/session_sign_out)')
+  if (facts.hasSession && facts.appGuard) {
+    const sync = await addSessionSyncMiddleware(command)
+    if (sync === 'added') {
+      command.logger.action('update start/kernel.ts file').succeeded()
+      done.push(`${SESSION_SYNC_MIDDLEWARE} in router.use (start/kernel.ts)`)
+    } else if (sync === 'manual') {
+      todo.push(
+        `Add () => import('${SESSION_SYNC_MIDDLEWARE}') to router.use([...]) in start/kernel.ts, right after @adonisjs/auth/initialize_auth_middleware`
+      )
+    }
   }
 
-  /**
-   * Migration
-   */
-  if (facts.hasLucid) {
-    await writeMigration(command, codemods, options, done)
-  } else {
-    todo.push(
-      `Add a nullable, unique rownd_user_id column to your "${options.table}" table (@adonisjs/lucid is not installed, so no migration was written)`
-    )
+  const defaultGuard = facts.defaultGuard
+  const defaultFactory = defaultGuard ? facts.guards.get(defaultGuard) : undefined
+  if (
+    defaultGuard &&
+    defaultFactory &&
+    defaultFactory !== 'sessionGuard' &&
+    defaultGuard !== 'rownd'
+  ) {
+    const edited = await addRowndToAuthMiddleware(command, defaultGuard)
+    if (edited === 'added') {
+      command.logger.action('update app/middleware/auth_middleware.ts file').succeeded()
+      done.push(
+        `app/middleware/auth_middleware.ts: middleware.auth() accepts Rownd bearer tokens too (guards 'rownd', then '${defaultGuard}')`
+      )
+    } else if (edited === 'manual') {
+      todo.push(
+        `To let middleware.auth() accept Rownd bearer tokens, call ctx.auth.authenticateUsing(options.guards ?? ['rownd', '${defaultGuard}']) in app/middleware/auth_middleware.ts`
+      )
+    }
   }
+}
 
-  /**
-   * Guard
-   */
+async function wireGuard(
+  command: Configure,
+  codemods: Codemods,
+  facts: AppFacts,
+  done: string[],
+  todo: string[]
+) {
   const guard = await addGuard(command, codemods, facts.hasSession)
   if (guard === 'added') {
     command.logger.action('update config/auth.ts file').succeeded()
@@ -465,19 +246,42 @@ export async function configure(command: Configure) {
       ].join('\n')
     )
   }
+}
 
-  /**
-   * Summary
-   */
-  if (failures.length) {
-    command.exitCode = 1
-    command.logger.error(
-      `rownd-adonis could not finish:\n${failures.map((m) => `  - ${m}`).join('\n')}`
+/** `@rowndHub()` in the Edge layout of a server-rendered app */
+async function wireViews(command: Configure, facts: AppFacts, done: string[], todo: string[]) {
+  if (!facts.hasEdge || !facts.hasSession) return
+  if (facts.hasInertia) {
+    todo.push(
+      'Inertia: render the Hub with Rownd\'s React SDK (@rownd/react) wired to the session routes, as README "Inertia + React" shows; leave @rowndHub() out of the root view'
     )
+    return
   }
+  const layout = await addHubToLayout(command)
+  if (layout === 'manual') {
+    todo.push(
+      'Add @rowndHub() inside <head> of your Edge layout, on its own line: it renders the Rownd Hub wired to the session routes'
+    )
+  } else if (layout !== 'exists') {
+    command.logger.action(`update ${layout} file`).succeeded()
+    done.push(`@rowndHub() in the <head> of ${layout}`)
+  }
+  todo.push(
+    'Add a sign-in button where users sign in (e.g. your login page): <button type="button" data-rownd-sign-in-trigger>Sign in with Rownd</button>'
+  )
+}
+
+/** Prints what was done and the steps left, exact for this app */
+async function summarize(
+  command: Configure,
+  facts: AppFacts,
+  state: { wroteMigrations: boolean },
+  done: string[],
+  todo: string[]
+) {
   if (!facts.hasSession) {
     command.logger.info(
-      options.apiOnly
+      facts.dependencies.has('@adonisjs/session')
         ? 'API-only: no session routes were added (bearer tokens only)'
         : 'No @adonisjs/session provider found: no session routes were added (bearer tokens only)'
     )
@@ -490,18 +294,23 @@ export async function configure(command: Configure) {
       'Set ROWND_APP_KEY and ROWND_APP_SECRET in .env (Rownd dashboard, app settings); sign-ins fail with E_ROWND_CONFIG until they are set'
     )
   }
-  if (facts.hasLucid) todo.push('Run "node ace migration:run"')
-  const userModel = await readOptional(command.app.makePath('app/models/user.ts'))
-  if (!userModel?.includes('rowndUserId')) {
+  if (state.wroteMigrations) todo.push('Run "node ace migration:run"')
+  // v7 apps whose model extends the generated schema get the column on migration:run
+  if (
+    facts.hasLucid &&
+    !facts.modelFromGeneratedSchema &&
+    !facts.userModel?.includes('rowndUserId')
+  ) {
     todo.push(
       'Give app/models/user.ts the Rownd id column: @column() declare rowndUserId: string | null'
     )
   }
-  todo.push("Protect routes with middleware.rownd(), or use auth.use('rownd')")
-  if (facts.hasEdge && facts.hasSession) {
+  if (facts.appGuard) {
     todo.push(
-      'Add @rowndHub() inside <head> of your Edge layout: it renders the Rownd Hub wired to the session routes'
+      `Rownd sign-ins log into your "${facts.appGuard}" guard: pages behind middleware.auth() and auth.user see them. For API routes called with a Rownd bearer token, use middleware.rownd()`
     )
+  } else {
+    todo.push("Protect routes with middleware.rownd(), or use auth.use('rownd')")
   }
 
   command.logger.log('')

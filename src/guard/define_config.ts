@@ -44,6 +44,8 @@ export function rowndUserProvider<Model extends LucidModel>(
 ): ConfigProvider<RowndLucidUserProvider<Model>> {
   return configProvider.create(async (app) => {
     const emitter = await app.container.make('emitter')
-    return new RowndLucidUserProvider(options, emitter as any)
+    // Hashes the unusable password of rows Rownd creates (models without withAuthFinder)
+    const hash = app.container.hasBinding('hash') ? await app.container.make('hash') : undefined
+    return new RowndLucidUserProvider(options, emitter as any, hash)
   })
 }

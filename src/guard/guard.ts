@@ -7,10 +7,11 @@ import {
   E_ROWND_SESSION_INVALID,
   E_ROWND_TOKEN_MALFORMED,
   E_ROWND_TOKEN_MISSING,
+  E_ROWND_USER_REFUSED,
   RowndUnauthorizedException,
 } from '../errors.ts'
+import { refusalOf } from './accept.ts'
 import type { RowndProfile, RowndToken } from '../types.ts'
-import { recordRowndFailure } from './failures.ts'
 import type {
   RowndEmitter,
   RowndGuardEvents,
@@ -29,8 +30,9 @@ type SessionLike = {
 
 /**
  * Extracts the token of an `Authorization: Bearer` header. `undefined`
- * when there is no header; throws when there is one we will not read
- * (another scheme, several headers, garbage).
+ * when there is none or when it uses another scheme (Basic auth added by a
+ * staging proxy, say: the session is tried instead); throws when the header
+ * is Bearer but unreadable, or sent more than once.
  */
 export function readBearer(ctx: HttpContext): string | undefined {
   const header = ctx.request.request.headers.authorization
@@ -43,13 +45,25 @@ export function readBearer(ctx: HttpContext): string | undefined {
   if (count > 1) {
     throw new E_ROWND_TOKEN_MALFORMED('Send one Authorization header', { invalidRequest: true })
   }
+  if (!isBearerScheme(header)) return undefined
   const token = parseBearer(header)
   if (token === undefined) {
-    throw new E_ROWND_TOKEN_MALFORMED('The Authorization header must use the Bearer scheme', {
+    throw new E_ROWND_TOKEN_MALFORMED('Malformed Bearer Authorization header', {
       invalidRequest: true,
     })
   }
   return token
+}
+
+/**
+ * Whether the header is meant as Bearer: it starts with `bearer` in any
+ * case. `BearerX` or `Bearer\u00a0x` are broken Bearer headers (refused as
+ * such), not another scheme.
+ */
+function isBearerScheme(header: string): boolean {
+  let start = 0
+  while (start < header.length && isBlank(header.charCodeAt(start))) start++
+  return header.slice(start, start + 6).toLowerCase() === 'bearer'
 }
 
 function isBlank(code: number) {
@@ -73,6 +87,17 @@ function parseBearer(header: string): string | undefined {
     if (isBlank(header.charCodeAt(index))) return undefined
   }
   return tokenStart < end ? header.slice(tokenStart, end) : undefined
+}
+
+function isSessionPayload(payload: unknown): payload is RowndSessionPayload {
+  if (!payload || typeof payload !== 'object') return false
+  const { rid, id, at } = payload as Record<string, unknown>
+  return (
+    typeof rid === 'string' &&
+    (typeof id === 'string' || typeof id === 'number') &&
+    typeof at === 'number' &&
+    Number.isFinite(at)
+  )
 }
 
 /**
@@ -182,13 +207,16 @@ export class RowndGuard<
   /**
    * Verifies a raw token and maps it onto the local user without signing
    * anyone in, with the guard's attempted/failed events (the session routes
-   * use it before `login()`).
+   * use it before `login()`). `beforeLookup` runs once the token is known
+   * good and before any row is read or written; it may throw to refuse.
    */
-  async attemptToken(raw: string) {
+  async attemptToken(raw: string, options: { beforeLookup?: (token: RowndToken) => void } = {}) {
     this.authenticationAttempted = true
     this.#emit('rownd_auth:authentication_attempted', { ctx: this.#ctx, guardName: this.#name })
     try {
       const token = await this.#client.verifyToken(raw)
+      options.beforeLookup?.(token)
+      this.#assertAccepted(token)
       const lookup = await this.#userProvider.findForToken(token, this.#lookupContext(token.userId))
       return { token, ...lookup }
     } catch (error) {
@@ -197,31 +225,28 @@ export class RowndGuard<
     }
   }
 
+  /** Refuses (403, nothing written) kinds of users the `accept` config excludes */
+  #assertAccepted(token: RowndToken) {
+    const refusal = refusalOf(this.#client.config.accept, token)
+    if (refusal) throw new E_ROWND_USER_REFUSED(refusal)
+  }
+
   #failed(error: Error) {
     this.#error = error
-    if (error instanceof RowndUnauthorizedException) recordRowndFailure(this.#ctx, error)
     this.#emit('rownd_auth:authentication_failed', { ctx: this.#ctx, guardName: this.#name, error })
   }
 
   /** Verifies a token and maps it onto the local user (no session involved) */
   async #authenticateToken(raw: string) {
     const token = await this.#client.verifyToken(raw)
+    this.#assertAccepted(token)
     const { user } = await this.#userProvider.findForToken(token, this.#lookupContext(token.userId))
     this.token = token
     return this.#succeeded(user, token.userId, 'bearer')
   }
 
   async #authenticateSession(session: SessionLike, payload: RowndSessionPayload) {
-    const valid =
-      payload &&
-      typeof payload === 'object' &&
-      typeof payload.rid === 'string' &&
-      (typeof payload.id === 'string' || typeof payload.id === 'number') &&
-      typeof payload.at === 'number'
-    // A user this instance has not met yet: read their shared revocations once
-    const seen = valid ? this.#client.userSeen(payload.rid) : undefined
-    if (seen) await seen
-    if (!valid || this.#client.revocations.isSessionRevoked(payload.rid, payload.at, payload.th)) {
+    if (!(await this.sessionStillValid(payload))) {
       session.forget(this.sessionKeyName)
       throw new E_ROWND_SESSION_INVALID()
     }
@@ -231,6 +256,23 @@ export class RowndGuard<
       throw new E_ROWND_SESSION_INVALID()
     }
     return this.#succeeded(user, payload.rid, 'session')
+  }
+
+  /**
+   * Whether a Rownd session payload still stands, without reading the user
+   * row: well formed, younger than `session.maxAge`, of a kind of user the
+   * `accept` config admits, and not ended by a sign-out or by revoking the
+   * token that opened it (memory, else the persisted and shared stores).
+   */
+  async sessionStillValid(payload: unknown): Promise<boolean> {
+    if (!isSessionPayload(payload)) return false
+    const { config } = this.#client
+    if (Date.now() - payload.at > config.session.maxAge) return false
+    if (refusalOf(config.accept, { authLevel: payload.al, isAnonymous: payload.an })) return false
+    // A user this instance has not met lately: read their stored sign-outs once
+    const seen = this.#client.userSeen(payload.rid)
+    if (seen) await seen
+    return !this.#client.revocations.isSessionRevoked(payload.rid, payload.at, payload.th)
   }
 
   #succeeded(
@@ -295,7 +337,8 @@ export class RowndGuard<
    */
   async login(
     token: RowndToken,
-    user: UserProvider[typeof symbols.PROVIDER_REAL_USER]
+    user: UserProvider[typeof symbols.PROVIDER_REAL_USER],
+    options: { appGuard?: string } = {}
   ): Promise<boolean> {
     const session = this.#ctx && (this.#ctx as HttpContext & { session?: SessionLike }).session
     if (!session)
@@ -306,7 +349,8 @@ export class RowndGuard<
       current &&
       current.rid === token.userId &&
       current.id === id &&
-      !this.#client.revocations.isSessionRevoked(current.rid, current.at, current.th)
+      current.ag === options.appGuard &&
+      (await this.sessionStillValid(current))
     ) {
       this.token = token
       this.#succeeded(user, token.userId, 'session')
@@ -314,7 +358,15 @@ export class RowndGuard<
     }
     // New sign-in or another user: a fresh session id defeats fixation
     session.regenerate()
-    const payload: RowndSessionPayload = { id, rid: token.userId, at: Date.now(), th: token.hash }
+    const payload: RowndSessionPayload = {
+      id,
+      rid: token.userId,
+      at: Date.now(),
+      th: token.hash,
+      ...(options.appGuard ? { ag: options.appGuard } : {}),
+      ...(token.authLevel ? { al: token.authLevel } : {}),
+      ...(token.isAnonymous ? { an: true } : {}),
+    }
     session.put(this.sessionKeyName, payload)
     this.token = token
     this.#succeeded(user, token.userId, 'session')

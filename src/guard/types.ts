@@ -13,6 +13,12 @@ export interface RowndSessionPayload {
   at: number
   /** SHA-256 of the token that opened it: revoking that token ends the session too */
   th?: string
+  /** The app session guard (e.g. `'web'`) this sign-in also logged the user into */
+  ag?: string
+  /** `auth_level` of the token that opened it */
+  al?: string
+  /** `is_anonymous` of the token that opened it */
+  an?: boolean
 }
 
 /** Result of mapping a verified token onto a local user */

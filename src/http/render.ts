@@ -40,6 +40,8 @@ export function wantsHtml(ctx: HttpContext): boolean {
  * - 401 to JSON clients: `{ errors: [{ message, code }] }` with an RFC 6750
  *   `WWW-Authenticate: Bearer` challenge;
  * - 401 to HTML navigations: redirect to the login path, intended URL kept;
+ * - 401 to Inertia visits: 409 with `X-Inertia-Location` (a full visit to
+ *   the login path), as Inertia expects;
  * - 503: `Retry-After`, whatever the client;
  * - other statuses: the JSON error body.
  */
@@ -54,17 +56,21 @@ export function renderRowndError(error: RenderableError, ctx: HttpContext) {
   }
 
   if (error.status === 401) {
-    if (wantsHtml(ctx)) {
+    // Inertia visits are XHRs that want a full-page visit to the login page
+    const inertia = ctx.request.header('x-inertia') !== undefined
+    if (inertia || wantsHtml(ctx)) {
       const intended = ctx.request.url(true)
+      const isGet = ctx.request.method() === 'GET'
       const session = (ctx as HttpContext & { session?: { setIntendedUrl?(url: string): void } })
         .session
-      if (ctx.request.method() === 'GET') session?.setIntendedUrl?.(intended)
+      if (isGet) session?.setIntendedUrl?.(intended)
       const target = error.redirectTo ?? loginPath()
       const separator = target.includes('?') ? '&' : '?'
-      const returnTo =
-        ctx.request.method() === 'GET'
-          ? `${separator}return_to=${encodeURIComponent(intended)}`
-          : ''
+      const returnTo = isGet ? `${separator}return_to=${encodeURIComponent(intended)}` : ''
+      if (inertia) {
+        response.header('X-Inertia-Location', `${target}${returnTo}`)
+        return response.status(409).send('')
+      }
       return response.redirect().toPath(`${target}${returnTo}`)
     }
     const challenge = error.bearerError

@@ -3,12 +3,14 @@ import { RuntimeException } from '@adonisjs/core/exceptions'
 import debug from '../debug.ts'
 import {
   E_ROWND_CROSS_SITE_REQUEST,
+  E_ROWND_SIGNED_OUT,
   E_ROWND_TOKEN_MALFORMED,
   E_ROWND_TOKEN_MISSING,
   E_ROWND_UNSUPPORTED_MEDIA_TYPE,
 } from '../errors.ts'
 import { readBearer, RowndGuard } from '../guard/guard.ts'
-import type { RowndUserProviderContract } from '../guard/types.ts'
+import type { RowndSessionPayload, RowndUserProviderContract } from '../guard/types.ts'
+import { HUB_SIGN_OUT_KEY, isRowndPayload, pendingHubSignOut, sessionOf } from './app_session.ts'
 
 type AnyRowndGuard = RowndGuard<RowndUserProviderContract<unknown>>
 
@@ -23,24 +25,54 @@ function guardOf(ctx: HttpContext, guardName: string): AnyRowndGuard {
   return guard as AnyRowndGuard
 }
 
+/** Host (with port) of a URL, lowercased; undefined when it does not parse */
+function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined
+  try {
+    return new URL(url).host.toLowerCase()
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Browsers label every request with where it came from. A bodiless
  * `fetch(..., { mode: 'no-cors' })` or `sendBeacon` from another site (or a
  * sibling subdomain) carries no content type to refuse, so the origin is
  * checked too. Non-browser clients send neither header and pass.
+ *
+ * The Origin may name the app as the browser saw it: the `Host` header, the
+ * host AdonisJS reports (`X-Forwarded-Host` when `trustProxy` trusts the
+ * proxy) or the configured `appUrl` (APP_URL), so a proxy that rewrites
+ * `Host` does not turn every Hub call into a 403.
  */
-function assertSameOrigin(ctx: HttpContext) {
+function assertSameOrigin(ctx: HttpContext, appUrl: string | undefined) {
   const site = ctx.request.header('sec-fetch-site')
   if (site === 'cross-site' || site === 'same-site') throw new E_ROWND_CROSS_SITE_REQUEST()
   const origin = ctx.request.header('origin')
   if (origin === undefined) return
-  let host: string | undefined
+  const host = hostOf(origin)
+  if (host === undefined) throw new E_ROWND_CROSS_SITE_REQUEST()
+  const allowed = [ctx.request.header('host')?.toLowerCase(), hostOf(appUrl), ...proxiedHosts(ctx)]
+  if (!allowed.includes(host)) throw new E_ROWND_CROSS_SITE_REQUEST()
+}
+
+/**
+ * The host AdonisJS derives from trusted proxy headers (`request.host()`
+ * honours `trustProxy`), alone and with a forwarded port
+ */
+function proxiedHosts(ctx: HttpContext): string[] {
+  let host: string | null | undefined
   try {
-    host = new URL(origin).host
+    host = ctx.request.host()
   } catch {
-    host = undefined
+    return []
   }
-  if (host !== ctx.request.header('host')) throw new E_ROWND_CROSS_SITE_REQUEST()
+  if (!host) return []
+  const hosts = [host.toLowerCase()]
+  const port = ctx.request.header('x-forwarded-port')
+  if (port && /^\d{1,5}$/.test(port) && !host.includes(':')) hosts.push(`${hosts[0]}:${port}`)
+  return hosts
 }
 
 /**
@@ -48,8 +80,8 @@ function assertSameOrigin(ctx: HttpContext) {
  * cross-site page can post without a CORS preflight (forms, text/plain)
  * gets 415, with or without shield.
  */
-function assertJsonOrEmpty(ctx: HttpContext) {
-  assertSameOrigin(ctx)
+function assertJsonOrEmpty(ctx: HttpContext, appUrl: string | undefined) {
+  assertSameOrigin(ctx, appUrl)
   const contentType = ctx.request.header('content-type')
   const hasBody =
     Number(ctx.request.header('content-length') ?? 0) > 0 || ctx.request.header('transfer-encoding')
@@ -65,8 +97,8 @@ function assertJsonOrEmpty(ctx: HttpContext) {
  * JSON body `{ access_token }`. Any other body type is refused (415), so a
  * cross-site HTML form can never sign anyone in.
  */
-function readSignInToken(ctx: HttpContext): string {
-  assertJsonOrEmpty(ctx)
+function readSignInToken(ctx: HttpContext, appUrl: string | undefined): string {
+  assertJsonOrEmpty(ctx, appUrl)
   const header = readBearer(ctx)
   const body = ctx.request.body() as unknown
   let fromBody: string | undefined
@@ -102,24 +134,35 @@ export class RowndSessionController {
 
   /**
    * `POST /rownd/session_authenticate`. Signs the token's user into the
-   * session; answers `should_refresh_page: false` when the session already
-   * holds that user, so the Hub (which calls this on every page load) does
-   * not reload forever.
+   * session (and into `session.appGuard`, the app's own session guard);
+   * answers `should_refresh_page: false` when the session already holds
+   * that user, so the Hub (which calls this on every page load) does not
+   * reload forever.
    */
   async authenticate(ctx: HttpContext) {
     const guard = guardOf(ctx, this.#guardName)
-    const raw = readSignInToken(ctx)
     const client = guard.client
-    const { token, user, created } = await guard.attemptToken(raw)
-    const profile = () => guard.profile()
-    const changed = await guard.login(token, user)
-    if (!changed) {
+    const raw = readSignInToken(ctx, client.config.appUrl)
+    const session = sessionOf(ctx)
+    const signedOut = pendingHubSignOut(session)
+    const { token, user, created } = await guard.attemptToken(raw, {
+      // The app's own logout just signed this user out here: the Hub has not
+      // caught up yet and is signing them straight back in with its token
+      beforeLookup: (verified) => {
+        if (signedOut && signedOut.rid === verified.userId) throw new E_ROWND_SIGNED_OUT()
+      },
+    })
+    const appGuard = client.config.session.appGuard
+    const changed = await guard.login(token, user, { appGuard })
+    session?.forget(HUB_SIGN_OUT_KEY)
+    const appChanged = appGuard ? await this.#loginAppGuard(ctx, appGuard, user, guard) : false
+    if (!changed && !appChanged) {
       return ctx.response.send({ message: 'Already authenticated', should_refresh_page: false })
     }
     // Sign-in or user switch: bring mapped profile fields up to date
-    if (!created && guard.userProvider.syncProfile) {
+    if (changed && !created && guard.userProvider.syncProfile) {
       try {
-        await guard.userProvider.syncProfile(user, await profile(), token)
+        await guard.userProvider.syncProfile(user, await guard.profile(), token)
       } catch (error) {
         debug('profile sync failed: %s', (error as Error).name)
       }
@@ -132,18 +175,50 @@ export class RowndSessionController {
     })
   }
 
+  /** Logs the user into the app's session guard unless it already holds them */
+  async #loginAppGuard(ctx: HttpContext, appGuard: string, user: unknown, guard: AnyRowndGuard) {
+    const session = sessionOf(ctx)
+    const id = guard.userProvider.getId(user)
+    if (session && String(session.get(`auth_${appGuard}`)) === String(id)) return false
+    const auth = (ctx as HttpContext & { auth: { use(name: string): unknown } }).auth
+    const appSessionGuard = auth.use(appGuard) as { login?(user: unknown): Promise<void> }
+    if (typeof appSessionGuard.login !== 'function') {
+      throw new RuntimeException(
+        `rownd-adonis: session.appGuard "${appGuard}" is not a session guard (config/rownd.ts)`
+      )
+    }
+    await appSessionGuard.login(user)
+    return true
+  }
+
   /**
-   * `POST /rownd/session_sign_out`. Ends the session and revokes the
-   * user's earlier tokens and sessions on every instance; optionally signs
-   * the user out of Rownd as well (`session.signOutFromRownd`).
+   * `POST /rownd/session_sign_out`. For a session that still stands: ends
+   * it (and the app guard's login it opened), signs the user out
+   * everywhere (earlier tokens and sessions, on every instance, persisted)
+   * and, with `session.signOutFromRownd`, out of Rownd too. A stale or
+   * revoked session is only cleared: an old copied cookie can never sign
+   * the user out of their current sessions.
    */
   async signOut(ctx: HttpContext) {
-    // A cross-site form must not be able to sign users out either
-    assertJsonOrEmpty(ctx)
     const guard = guardOf(ctx, this.#guardName)
     const client = guard.client
-    const payload = await guard.logout()
-    if (payload?.rid) {
+    // A cross-site form must not be able to sign users out either
+    assertJsonOrEmpty(ctx, client.config.appUrl)
+    const session = sessionOf(ctx)
+    const stored = session?.get(guard.sessionKeyName)
+    const valid = isRowndPayload(stored) && (await guard.sessionStillValid(stored))
+    await guard.logout()
+    session?.forget(HUB_SIGN_OUT_KEY)
+    const payload = stored as RowndSessionPayload | undefined
+    if (
+      payload?.ag &&
+      session &&
+      String(session.get(`auth_${payload.ag}`)) === String(payload.id)
+    ) {
+      const auth = (ctx as HttpContext & { auth: { use(name: string): unknown } }).auth
+      await (auth.use(payload.ag) as { logout(): Promise<void> }).logout()
+    }
+    if (valid && payload) {
       await client.revokeUser(payload.rid)
       if (client.config.session.signOutFromRownd) {
         try {
@@ -155,9 +230,10 @@ export class RowndSessionController {
     }
     const returnTo = client.config.session.signOutReturnTo
     return ctx.response.send({
-      message: 'Successfully signed out',
-      should_refresh_page: true,
-      ...(returnTo ? { return_to: returnTo } : {}),
+      message: valid ? 'Successfully signed out' : 'No session to sign out',
+      // Nothing changed for a session that had already ended: no reload
+      should_refresh_page: valid,
+      ...(valid && returnTo ? { return_to: returnTo } : {}),
     })
   }
 }

@@ -37,9 +37,21 @@ const CONFIG_OPTIONS = [
   'returnTo',
   'signOutReturnTo',
   'signOutFromRownd',
+  'appGuard',
+  'maxAge',
+  'appUrl',
+  'accept',
+  'anonymous',
+  'guest',
+  'instant',
+  'unverified',
+  'revocations',
+  'table',
+  'recheckInterval',
 ]
 
 const ALTER_MIGRATION = /^\d{13}_add_rownd_user_id_to_users_table\.ts$/
+const REVOCATIONS_MIGRATION = /^\d{13}_create_rownd_revocations_table\.ts$/
 
 test.group('configure | web app with session and Edge', () => {
   test('writes and edits every file', async ({ assert, cleanup }) => {
@@ -66,6 +78,8 @@ test.group('configure | web app with session and Edge', () => {
       assert.match(config, new RegExp(`^\\s*(// )?${option}:`, 'm'), `option ${option}`)
     }
     assert.notInclude(config, '{{')
+    // the app's session guard: Rownd sign-ins log in there too
+    assert.match(config, /^\s*appGuard: 'web',$/m)
 
     // .env and .env.example
     const env = await fs.contents('.env')
@@ -92,6 +106,14 @@ test.group('configure | web app with session and Edge', () => {
     const kernel = await fs.contents('start/kernel.ts')
     assert.include(kernel, `rownd: () => import('rownd-adonis/rownd_middleware')`)
     assert.include(kernel, `auth: () => import('#middleware/auth_middleware')`)
+    // the session sync middleware right after auth's initialize middleware
+    assert.include(
+      kernel,
+      [
+        `  () => import('@adonisjs/auth/initialize_auth_middleware'),`,
+        `  () => import('rownd-adonis/session_sync_middleware'),`,
+      ].join('\n')
+    )
 
     // start/rownd.ts session routes
     const routes = await fs.contents('start/rownd.ts')
@@ -101,7 +123,12 @@ test.group('configure | web app with session and Edge', () => {
 
     // migration: alter the existing users table
     const migrations = await listFiles(fs, 'database/migrations')
-    assert.lengthOf(migrations, 2)
+    assert.lengthOf(migrations, 3)
+    const revocations = migrations.find((name) => REVOCATIONS_MIGRATION.test(name))
+    assert.exists(revocations, migrations.join(', '))
+    const revocationsSource = await fs.contents(`database/migrations/${revocations}`)
+    assert.include(revocationsSource, `protected tableName = 'rownd_revocations'`)
+    assert.include(revocationsSource, `table.primary(['rownd_user_id', 'token_hash'])`)
     const migration = migrations.find((name) => ALTER_MIGRATION.test(name))
     assert.exists(migration, migrations.join(', '))
     const source = await fs.contents(`database/migrations/${migration}`)
@@ -156,7 +183,7 @@ test.group('configure | web app with session and Edge', () => {
     const { command, output } = await runConfigure(fs)
     assert.notEqual(command.exitCode, 1, output)
     assert.deepEqual(await snapshot(fs), before)
-    assert.lengthOf(await listFiles(fs, 'database/migrations'), 2)
+    assert.lengthOf(await listFiles(fs, 'database/migrations'), 3)
     assert.equal((await fs.contents('config/auth.ts')).match(/rowndGuard\(/g)?.length, 1)
     assert.equal((await fs.contents('adonisrc.ts')).match(/rownd_provider/g)?.length, 1)
     assert.equal((await fs.contents('adonisrc.ts')).match(/#start\/rownd/g)?.length, 1)
@@ -164,6 +191,12 @@ test.group('configure | web app with session and Edge', () => {
     assert.equal((await fs.contents('start/env.ts')).match(/ROWND_APP_KEY/g)?.length, 1)
     assert.include(output, 'File already exists')
     assert.include(output, 'a migration already adds rownd_user_id')
+    assert.include(output, 'a migration already creates "rownd_revocations"')
+    assert.equal(
+      (await fs.contents('start/kernel.ts')).match(/session_sync_middleware/g)?.length,
+      1
+    )
+    assert.notInclude(output, 'migration:run')
     assert.include(output, 'the rownd guard is already there')
     assert.notInclude(output, 'Set ROWND_APP_KEY and ROWND_APP_SECRET')
   })
@@ -193,7 +226,7 @@ test.group('configure | web app with session and Edge', () => {
       await fs.contents(`database/migrations/${migration}`),
       pristine[`database/migrations/${migration}`]
     )
-    assert.lengthOf(await listFiles(fs, 'database/migrations'), 2)
+    assert.lengthOf(await listFiles(fs, 'database/migrations'), 3)
     assert.match(await fs.contents('.env'), /^ROWND_APP_KEY=kept$/m)
     assert.equal((await fs.contents('config/auth.ts')).match(/rowndGuard\(/g)?.length, 1)
   })
@@ -325,7 +358,7 @@ test.group('configure | migrations', () => {
 
     // a second run finds it and adds nothing
     await runConfigure(fs, ['--table=accounts'])
-    assert.lengthOf(await listFiles(fs, 'database/migrations'), 2)
+    assert.lengthOf(await listFiles(fs, 'database/migrations'), 3)
   })
 
   test('no users migration at all: creates the users table', async ({ assert, cleanup }) => {
@@ -333,9 +366,11 @@ test.group('configure | migrations', () => {
     cleanup(() => fs.cleanup())
     await runConfigure(fs)
     const files = await listFiles(fs, 'database/migrations')
-    assert.lengthOf(files, 1)
-    assert.match(files[0], /^\d{13}_create_users_table\.ts$/)
-    assert.include(await fs.contents(`database/migrations/${files[0]}`), 'createTable')
+    assert.lengthOf(files, 2)
+    const created = files.find((name) => /^\d{13}_create_users_table\.ts$/.test(name))!
+    assert.exists(created, files.join(', '))
+    assert.include(await fs.contents(`database/migrations/${created}`), 'createTable')
+    assert.isTrue(files.some((name) => REVOCATIONS_MIGRATION.test(name)))
   })
 
   test('--create-table writes the create-table variant even when one exists', async ({
@@ -351,8 +386,10 @@ test.group('configure | migrations', () => {
     cleanup(() => fs2.cleanup())
     await runConfigure(fs2, ['--create-table'])
     const files2 = await listFiles(fs2, 'database/migrations')
-    assert.lengthOf(files2, 2)
-    const created = files2.find((name) => name !== '1700000000000_create_users_table.ts')!
+    assert.lengthOf(files2, 3)
+    const created = files2.find(
+      (name) => name !== '1700000000000_create_users_table.ts' && !REVOCATIONS_MIGRATION.test(name)
+    )!
     assert.match(created, /^\d{13}_create_users_table\.ts$/)
   })
 
@@ -422,5 +459,166 @@ test.group('configure | app without auth', () => {
     assert.include(output, 'whose provider is not registered in adonisrc.ts')
     assert.include(output, 'node ace configure @adonisjs/auth')
     assert.deepEqual(await snapshot(fs), before)
+  })
+})
+
+/** config/auth.ts of an app whose default guard is access tokens (the api starter kit's shape) */
+const TOKENS_AUTH_CONFIG = `import { defineConfig } from '@adonisjs/auth'
+import { sessionGuard, sessionUserProvider } from '@adonisjs/auth/session'
+import { tokensGuard, tokensUserProvider } from '@adonisjs/auth/access_tokens'
+
+const authConfig = defineConfig({
+  default: 'api',
+  guards: {
+    api: tokensGuard({
+      provider: tokensUserProvider({ tokens: 'accessTokens', model: () => import('#models/user') }),
+    }),
+    web: sessionGuard({
+      useRememberMeTokens: false,
+      provider: sessionUserProvider({ model: () => import('#models/user') }),
+    }),
+  },
+})
+
+export default authConfig
+`
+
+const AUTH_MIDDLEWARE = `import type { HttpContext } from '@adonisjs/core/http'
+import type { NextFn } from '@adonisjs/core/types/http'
+import type { Authenticators } from '@adonisjs/auth/types'
+
+export default class AuthMiddleware {
+  async handle(ctx: HttpContext, next: NextFn, options: { guards?: (keyof Authenticators)[] } = {}) {
+    await ctx.auth.authenticateUsing(options.guards)
+    return next()
+  }
+}
+`
+
+test.group('configure | starter-kit shapes', () => {
+  test('default tokens guard: middleware.auth() also accepts Rownd tokens, app guard is web', async ({
+    assert,
+    cleanup,
+  }) => {
+    const fs = await createFixtureApp({ session: true, authConfig: TOKENS_AUTH_CONFIG })
+    cleanup(() => fs.cleanup())
+    await fs.create('app/middleware/auth_middleware.ts', AUTH_MIDDLEWARE)
+    const { command, output } = await runConfigure(fs)
+    assert.notEqual(command.exitCode, 1, output)
+    const middleware = await fs.contents('app/middleware/auth_middleware.ts')
+    assert.include(middleware, `ctx.auth.authenticateUsing(options.guards ?? ['rownd', 'api'])`)
+    assert.match(await fs.contents('config/rownd.ts'), /^\s*appGuard: 'web',$/m)
+    assert.include(output, `guards 'rownd', then 'api'`)
+
+    // a second run leaves it alone
+    await runConfigure(fs)
+    assert.equal(await fs.contents('app/middleware/auth_middleware.ts'), middleware)
+  })
+
+  test('a default session guard leaves the auth middleware untouched', async ({
+    assert,
+    cleanup,
+  }) => {
+    const fs = await createFixtureApp({ session: true })
+    cleanup(() => fs.cleanup())
+    await fs.create('app/middleware/auth_middleware.ts', AUTH_MIDDLEWARE)
+    await runConfigure(fs)
+    assert.equal(await fs.contents('app/middleware/auth_middleware.ts'), AUTH_MIDDLEWARE)
+  })
+
+  test('@rowndHub() goes into the one Edge layout; a sign-in button is left to do', async ({
+    assert,
+    cleanup,
+  }) => {
+    const fs = await createFixtureApp({ session: true, edge: true })
+    cleanup(() => fs.cleanup())
+    const layout = [
+      '<!DOCTYPE html>',
+      '<html lang="en-us">',
+      '  <head>',
+      '    <meta charset="utf-8" />',
+      `    @vite(['resources/css/app.css', 'resources/js/app.js'])`,
+      '  </head>',
+      '  <body>',
+      '    {{{ await $slots.main() }}}',
+      '  </body>',
+      '</html>',
+      '',
+    ].join('\n')
+    await fs.create('resources/views/components/layout.edge', layout)
+    await fs.create('resources/views/pages/home.edge', '@layout()\n  <h1>Home</h1>\n@end\n')
+    const { command, output } = await runConfigure(fs)
+    assert.notEqual(command.exitCode, 1, output)
+    const updated = await fs.contents('resources/views/components/layout.edge')
+    assert.include(updated, `    @rowndHub()\n  </head>`)
+    assert.include(output, '@rowndHub() in the <head> of resources/views/components/layout.edge')
+    assert.notInclude(output, 'Add @rowndHub() inside <head>')
+    assert.include(output, 'data-rownd-sign-in-trigger')
+
+    await runConfigure(fs)
+    assert.equal(await fs.contents('resources/views/components/layout.edge'), updated)
+  })
+
+  test('a model extending the generated schema needs no hand-written column', async ({
+    assert,
+    cleanup,
+  }) => {
+    const fs = await createFixtureApp({ session: true })
+    cleanup(() => fs.cleanup())
+    await fs.create(
+      'app/models/user.ts',
+      `import { UserSchema } from '#database/schema'\nexport default class User extends UserSchema {}\n`
+    )
+    const { output } = await runConfigure(fs)
+    assert.notInclude(output, 'rowndUserId')
+    assert.include(output, 'node ace migration:run')
+  })
+
+  test('--nullable-email writes a migration whose down() refuses to lose data', async ({
+    assert,
+    cleanup,
+  }) => {
+    const fs = await createFixtureApp({ session: true })
+    cleanup(() => fs.cleanup())
+    const { command, output } = await runConfigure(fs, ['--nullable-email'])
+    assert.notEqual(command.exitCode, 1, output)
+    const files = await listFiles(fs, 'database/migrations')
+    const nullable = files.find((name) => /^\d{13}_make_users_email_nullable\.ts$/.test(name))
+    assert.exists(nullable, files.join(', '))
+    const source = await fs.contents(`database/migrations/${nullable}`)
+    assert.include(source, `table.string('email', 254).nullable().alter()`)
+    assert.include(source, `table.string('email', 254).notNullable().alter()`)
+    assert.include(source, `'Cannot make ' + this.tableName + '.email NOT NULL again: '`)
+    await runConfigure(fs, ['--nullable-email'])
+    assert.lengthOf(await listFiles(fs, 'database/migrations'), files.length)
+  })
+})
+
+test.group('configure | upgrading an app set up by rownd-adonis 0.1.0', () => {
+  test('writes only the revocations migration and points out appGuard', async ({
+    assert,
+    cleanup,
+  }) => {
+    const fs = await createFixtureApp({ session: true })
+    cleanup(() => fs.cleanup())
+    // What 0.1.0 left: its config (no appGuard), its migration, guard, provider
+    await fs.create(
+      'config/rownd.ts',
+      `import env from '#start/env'\nimport { defineConfig } from 'rownd-adonis'\n\nexport default defineConfig({ appKey: env.get('ROWND_APP_KEY') })\n`
+    )
+    await fs.create(
+      'database/migrations/1700000000001_add_rownd_user_id_to_users_table.ts',
+      `export default class { tableName = 'users'; up() { /* rownd_user_id */ } }\n`
+    )
+    const before = await listFiles(fs, 'database/migrations')
+    const { command, output } = await runConfigure(fs)
+    assert.notEqual(command.exitCode, 1, output)
+    const after = await listFiles(fs, 'database/migrations')
+    const added = after.filter((name) => !before.includes(name))
+    assert.lengthOf(added, 1)
+    assert.match(added[0], REVOCATIONS_MIGRATION)
+    assert.include(output, 'node ace migration:run')
+    assert.include(output, `session: { appGuard: 'web' }`)
+    assert.notInclude(await fs.contents('config/rownd.ts'), 'appGuard')
   })
 })
