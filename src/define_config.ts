@@ -67,6 +67,7 @@ export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig
       profileTtl: toMs(cache.profileTtl, '5m'),
       profileMaxEntries: cache.profileMaxEntries ?? 1000,
       verifiedTokenMaxEntries: cache.verifiedTokenMaxEntries ?? 10_000,
+      revocationMaxEntries: cache.revocationMaxEntries ?? 100_000,
       retryBase: toMs(cache.retryBase, '500ms'),
       retryMax: toMs(cache.retryMax, '30s'),
       store: cache.store,

@@ -114,6 +114,11 @@ export interface RowndCacheConfigInput {
   profileMaxEntries?: number
   /** Most verified tokens kept (keyed by SHA-256). Default 10000 */
   verifiedTokenMaxEntries?: number
+  /**
+   * Most users whose revocations are held in memory. Default 100000; a user
+   * pushed out is read again from the persisted store when next seen
+   */
+  revocationMaxEntries?: number
   /** First retry delay after a failed fetch. Default `'500ms'` */
   retryBase?: Duration
   /** Longest retry delay. Default `'30s'` */
@@ -184,6 +189,7 @@ export interface ResolvedRowndConfig {
     profileTtl: number
     profileMaxEntries: number
     verifiedTokenMaxEntries: number
+    revocationMaxEntries: number
     retryBase: number
     retryMax: number
     store?: string

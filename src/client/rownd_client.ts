@@ -82,6 +82,7 @@ export class RowndClient {
       onLoad: (set) => this.#sync?.keysLoaded(set.jwks),
     })
     this.revocations = new RevocationList({
+      maxEntries: config.cache.revocationMaxEntries,
       clockTolerance: config.clockTolerance,
       // Without a persisted copy, memory must cover the longest session too
       ttl: Math.max(USER_REVOCATION_TTL, config.session.maxAge + 60 * 60 * 1000),

@@ -29,6 +29,7 @@ const CONFIG_OPTIONS = [
   'profileTtl',
   'profileMaxEntries',
   'verifiedTokenMaxEntries',
+  'revocationMaxEntries',
   'retryBase',
   'retryMax',
   'store',
