@@ -12,6 +12,9 @@ export default configPkg(
       'bench/results/**',
       'bench/build/**',
       '**/.adonisjs/**',
+      // Generated in the starter-kit fixtures: by `node ace migration:run`, by `vite build`
+      'tests/fixtures/kits/*/database/schema.ts',
+      'tests/fixtures/kits/*/public/assets/**',
     ],
   },
   {

@@ -10,6 +10,8 @@ configure({
     { name: 'app', files: ['tests/app/**/*.spec.ts'] },
     { name: 'configure', files: ['tests/configure/**/*.spec.ts'] },
     { name: 'security', files: ['tests/security/**/*.spec.ts'] },
+    // Fixture apps of the AdonisJS 7 starter kits, as real processes (tests/helpers/kit_app.ts)
+    { name: 'kits', files: ['tests/kits/**/*.spec.ts'], timeout: 60_000 },
   ],
   plugins: [assert(), fileSystem({ basePath: new URL('../tmp/fs/', import.meta.url) })],
   timeout: 30_000,
