@@ -1,6 +1,14 @@
 import { test } from '@japa/runner'
 import { RowndEmulator } from '../../src/testing/index.ts'
-import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/test_app.ts'
+import { mkdirSync, rmSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import {
+  startTestApp,
+  TEST_APP_ROOT,
+  type TestApp,
+  type TestAppOptions,
+} from '../helpers/test_app.ts'
 import { bearer, CookieJar, signIn } from '../helpers/http.ts'
 import { PrivateRedis } from './redis_server.ts'
 
@@ -20,6 +28,10 @@ const earlier = () => Math.floor(Date.now() / 1000) - 30
  */
 const JSON_ACCEPT = { accept: 'application/json' }
 const WARN = 'shared cache store "redis"'
+
+/** A shared-store key of one Rownd app: `rownd:<app scope>:<name>` */
+const scoped = (name: string) =>
+  new RegExp(`rownd:[\\w-]{16}:${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)
 
 test.group('cluster | several instances, one Redis', (group) => {
   let redis: PrivateRedis
@@ -229,9 +241,9 @@ test.group('cluster | several instances, one Redis', (group) => {
     // The shared store holds hashes and public data only
     const dump = await redis.dump()
     const keys = [...dump.keys()]
-    assert.isTrue(keys.some((key) => key.includes(`rownd:revocation:${user.userId}`)))
-    assert.isTrue(keys.some((key) => key.includes('rownd:jwks')))
-    assert.isTrue(keys.some((key) => key.includes('rownd:app_config')))
+    assert.isTrue(keys.some((key) => scoped('revocation:' + user.userId).test(key)))
+    assert.isTrue(keys.some((key) => scoped('jwks').test(key)))
+    assert.isTrue(keys.some((key) => scoped('app_config').test(key)))
     for (const [key, value] of dump) {
       assert.notInclude(value, token, key)
       assert.notInclude(value, other, key)
@@ -312,10 +324,10 @@ test.group('cluster | several instances, one Redis', (group) => {
     )
     // The restarted Redis kept nothing (no persistence): instances gave back what they hold
     const keys = [...(await redis.dump()).keys()]
-    assert.isTrue(keys.some((key) => key.includes('rownd:jwks')))
-    assert.isTrue(keys.some((key) => key.includes('rownd:app_config')))
+    assert.isTrue(keys.some((key) => scoped('jwks').test(key)))
+    assert.isTrue(keys.some((key) => scoped('app_config').test(key)))
     // ...and the revocation made during the outage reached the store and the others
-    assert.isTrue(keys.some((key) => key.includes(`rownd:revocation:${leaver.userId}`)))
+    assert.isTrue(keys.some((key) => scoped('revocation:' + leaver.userId).test(key)))
     for (const app of [apps.B, apps.C]) {
       assert.isTrue(
         await waitFor(async () => (await me(app, { token: leaverToken })).status === 401, 3000)
@@ -344,5 +356,147 @@ test.group('cluster | several instances, one Redis', (group) => {
     console.log(`cluster: after recovery revocation latency B=${b}ms C=${c}ms E=${e}ms`)
     measured.revocation_after_recovery_ms = `B:${b},C:${c},E:${e}`
     for (const latency of [b, c, e]) assert.isBelow(latency, 1000)
+  }).timeout(60_000)
+})
+
+test.group('cluster | two Rownd apps sharing one Redis and prefix', (group) => {
+  let redis: PrivateRedis
+  let stagingRownd: RowndEmulator
+  let productionRownd: RowndEmulator
+  let staging: TestApp
+  let production: TestApp
+
+  group.setup(async () => {
+    redis = await PrivateRedis.start()
+    stagingRownd = await RowndEmulator.start()
+    productionRownd = await RowndEmulator.start()
+    const shared = { ROWND_CACHE_STORE: 'redis', REDIS_PORT: String(redis.port) }
+    staging = await startTestApp({ emulator: stagingRownd, env: shared })
+    production = await startTestApp({ emulator: productionRownd, env: shared })
+    return async () => {
+      await staging.stop()
+      await production.stop()
+      await stagingRownd.close()
+      await productionRownd.close()
+      await redis.kill()
+    }
+  })
+
+  test("neither adopts the other's app config or keys, nor hears its revocations", async ({
+    assert,
+  }) => {
+    // The same Rownd user id exists in both apps
+    stagingRownd.createUser({ userId: 'user_both', email: 'both@staging.example.com' })
+    productionRownd.createUser({ userId: 'user_both', email: 'both@example.com' })
+    const stagingToken = await stagingRownd.mintToken({ userId: 'user_both', issuedAt: earlier() })
+    const productionToken = await productionRownd.mintToken({
+      userId: 'user_both',
+      issuedAt: earlier(),
+    })
+
+    assert.equal(
+      (await fetch(`${staging.url}/api/me`, { headers: bearer(stagingToken) })).status,
+      200
+    )
+    const productionOwn = await fetch(`${production.url}/api/me`, {
+      headers: bearer(productionToken),
+    })
+    assert.equal(productionOwn.status, 200)
+    // Each fetched its own app's config and keys (nothing adopted from the other)
+    assert.equal(stagingRownd.requestCount('jwks'), 1)
+    assert.equal(productionRownd.requestCount('jwks'), 1)
+    assert.equal(productionRownd.requestCount('app_config'), 1)
+
+    // Each refuses the other's tokens
+    for (const [app, token] of [
+      [staging, productionToken],
+      [production, stagingToken],
+    ] as const) {
+      const response = await fetch(`${app.url}/api/me`, { headers: bearer(token) })
+      assert.equal(response.status, 401)
+    }
+
+    // A sign-out in staging does not reach production's user of the same id
+    const jar = new CookieJar()
+    await signIn(jar, staging.url, stagingToken)
+    await jar.fetch(`${staging.url}/rownd/session_sign_out`, {
+      method: 'POST',
+      headers: JSON_ACCEPT,
+    })
+    assert.equal(
+      (await fetch(`${staging.url}/api/me`, { headers: bearer(stagingToken) })).status,
+      401
+    )
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    assert.equal(
+      (await fetch(`${production.url}/api/me`, { headers: bearer(productionToken) })).status,
+      200
+    )
+
+    // Two scopes in the store, one per app
+    const scopes = new Set(
+      [...(await redis.dump()).keys()]
+        .map((key) => /rownd:([\w-]{16}):jwks/.exec(key)?.[1])
+        .filter(Boolean)
+    )
+    assert.equal(scopes.size, 2)
+  }).timeout(60_000)
+})
+
+test.group('cluster | Redis sessions survive what the memory does not', (group) => {
+  let redis: PrivateRedis
+  let emulator: RowndEmulator
+  let first: TestApp
+
+  group.setup(async () => {
+    redis = await PrivateRedis.start()
+    emulator = await RowndEmulator.start()
+    return async () => {
+      await first?.stop()
+      await emulator.close()
+      await redis.kill()
+    }
+  })
+
+  test('a signed-out Redis session stays refused after a restart and a flush of the shared store', async ({
+    assert,
+    cleanup,
+  }) => {
+    const env = {
+      ROWND_CACHE_STORE: 'redis',
+      REDIS_PORT: String(redis.port),
+      SESSION_DRIVER: 'redis',
+    }
+    // The database outlives the process (a restart, not a new install)
+    mkdirSync(fileURLToPath(new URL('tmp/', TEST_APP_ROOT)), { recursive: true })
+    const sqliteFile = fileURLToPath(new URL(`tmp/redis-${randomUUID()}.sqlite3`, TEST_APP_ROOT))
+    first = await startTestApp({ emulator, env, sqliteFile })
+    cleanup(() => rmSync(sqliteFile, { force: true }))
+    const user = emulator.createUser({ email: 'redis.session@example.com' })
+    const token = await emulator.mintToken({ userId: user.userId, issuedAt: earlier() })
+    const laptop = new CookieJar()
+    const phone = new CookieJar()
+    await signIn(laptop, first.url, token)
+    await signIn(phone, first.url, token)
+    const stolen = laptop.header()
+    await phone.fetch(`${first.url}/rownd/session_sign_out`, {
+      method: 'POST',
+      headers: JSON_ACCEPT,
+    })
+    // (Not replayed before the restart: the first refusal would clear that
+    // session's data in Redis for every copy of the cookie)
+
+    // The laptop's session still lives in Redis; the shared revocation is flushed
+    await first.stop()
+    for (const key of (await redis.dump()).keys()) {
+      if (scoped('revocation:').test(key)) await redis.cli('DEL', key)
+    }
+    first = await startTestApp({ emulator, env, keepDatabase: true, sqliteFile })
+    const refusedAfter = await fetch(`${first.url}/api/me`, {
+      headers: { ...JSON_ACCEPT, cookie: stolen },
+    })
+    assert.equal(refusedAfter.status, 401)
+    assert.equal((await refusedAfter.json()).errors[0].code, 'E_ROWND_SESSION_INVALID')
+    assert.equal((await fetch(`${first.url}/api/me`, { headers: bearer(token) })).status, 401)
   }).timeout(60_000)
 })

@@ -135,7 +135,7 @@ test.group('configure | end to end, as a user would', () => {
     // Running it again changes nothing
     const again = await run(node, ['ace', 'configure', 'rownd-adonis'], { cwd: appRoot })
     assert.equal(again.code, 0, again.stdout + again.stderr)
-    assert.lengthOf(await readdir(join(appRoot, 'database/migrations')), 2)
+    assert.lengthOf(await readdir(join(appRoot, 'database/migrations')), 3)
 
     /**
      * 4. What the user does next: credentials in .env, a protected route

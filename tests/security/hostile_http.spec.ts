@@ -575,6 +575,123 @@ test.group('Security | hostile HTTP', (group) => {
     )
   })
 
+  /*
+   * Sign-out abuse, spoofed proxy headers and Inertia probes (wave 2)
+   */
+  async function sessionCookie(rowndToken: string) {
+    const response = await rawRequest(target.app.url, '/rownd/session_authenticate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...JSON_ACCEPT },
+      body: JSON.stringify({ access_token: rowndToken }),
+    })
+    if (response.status !== 200) throw new Error(`sign-in failed: ${response.status}`)
+    return cookiesOf(response)!
+  }
+
+  test('sign-out: a replayed, already signed-out cookie ends nothing', async ({ assert }) => {
+    const user = target.emulator.createUser({ email: 'replay.signout@example.com' })
+    const old = await target.emulator.mintToken({
+      userId: user.userId,
+      issuedAt: Math.floor(Date.now() / 1000) - 60,
+    })
+    seen.push(old)
+    const stolen = await sessionCookie(old)
+    const signOut = (cookie: string) =>
+      rawRequest(target.app.url, '/rownd/session_sign_out', {
+        method: 'POST',
+        headers: { cookie, ...JSON_ACCEPT },
+      })
+    assert.equal((await signOut(stolen)).status, 200)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    const fresh = await target.emulator.mintToken({ userId: user.userId })
+    seen.push(fresh)
+    const current = await sessionCookie(fresh)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const replay = await signOut(stolen)
+      assert.equal(replay.status, 200)
+      assert.isFalse(replay.json().should_refresh_page)
+    }
+    const me = await rawRequest(target.app.url, '/api/me', {
+      headers: { cookie: current, ...JSON_ACCEPT },
+    })
+    assert.equal(me.status, 200)
+    const bearer = await rawRequest(target.app.url, '/api/me', {
+      headers: { authorization: `Bearer ${fresh}`, ...JSON_ACCEPT },
+    })
+    assert.equal(bearer.status, 200)
+    // The test's own sign-ins made one row; the replays made none
+    assert.equal(await countUsers(target.app), usersBefore + 1)
+  }).timeout(10_000)
+
+  test('origin: a forwarded host from an untrusted client does not pass the Origin check', async ({
+    assert,
+  }) => {
+    // trustProxy is off in this target: X-Forwarded-Host is the client's word
+    const response = await rawRequest(target.app.url, '/rownd/session_authenticate', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'origin': 'https://evil.example.com',
+        'x-forwarded-host': 'evil.example.com',
+        ...JSON_ACCEPT,
+      },
+      body: JSON.stringify({ access_token: token }),
+    })
+    expectResponse(assert, response, { status: 403, code: 'E_ROWND_CROSS_SITE_REQUEST' })
+    await assertNoSession(assert, response)
+    await assertNothingCreated(assert)
+  })
+
+  const origins: Array<[string, string]> = [
+    ['an opaque "null" Origin', 'null'],
+    ['an Origin that is not a URL', 'not a url'],
+    ['an Origin naming a sibling port', `http://127.0.0.1:1`],
+    ['an Origin with credentials and our host', 'http://user:pass@evil.example.com'],
+  ]
+  for (const [name, origin] of origins) {
+    test(`origin: ${name} is refused`, async ({ assert }) => {
+      const response = await rawRequest(target.app.url, '/rownd/session_authenticate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin, ...JSON_ACCEPT },
+        body: JSON.stringify({ access_token: token }),
+      })
+      expectResponse(assert, response, { status: 403, code: 'E_ROWND_CROSS_SITE_REQUEST' })
+      await assertNoSession(assert, response)
+      await assertNothingCreated(assert)
+    })
+  }
+
+  test('inertia: a failed Inertia visit gets 409 + X-Inertia-Location, never a JSON body', async ({
+    assert,
+  }) => {
+    const response = await rawRequest(target.app.url, '/dashboard?x=%22%3E', {
+      headers: { 'x-inertia': 'true', 'x-requested-with': 'XMLHttpRequest', 'accept': 'text/html' },
+    })
+    assert.equal(response.status, 409)
+    assert.equal(
+      response.headers['x-inertia-location'],
+      `/login?return_to=${encodeURIComponent('/dashboard?x=%22%3E')}`
+    )
+    assert.equal(response.body, '')
+  })
+
+  test('authorization: Basic credentials on the session route fall through and sign nobody in', async ({
+    assert,
+  }) => {
+    const response = await rawRequest(target.app.url, '/rownd/session_authenticate', {
+      method: 'POST',
+      headers: {
+        'authorization': 'Basic dXNlcjpwYXNz',
+        'content-type': 'application/json',
+        ...JSON_ACCEPT,
+      },
+      body: '{}',
+    })
+    expectResponse(assert, response, { status: 401, code: 'E_ROWND_TOKEN_MISSING' })
+    await assertNoSession(assert, response)
+    await assertNothingCreated(assert)
+  })
+
   test('no token nor the app secret reaches a log line', ({ assert }) => {
     assert.isUndefined(
       leakedIn(target.app.output, [target.emulator.appSecret, ...seen.flatMap(secretsOf)])
