@@ -14,6 +14,7 @@ import { addHubToLayout } from './src/configure/views.ts'
 
 /** Provider, middleware and preload paths written into the host app */
 const PROVIDER = 'rownd-adonis/rownd_provider'
+const COMMANDS = 'rownd-adonis/commands'
 const MIDDLEWARE = 'rownd-adonis/rownd_middleware'
 const PRELOAD = '#start/rownd'
 const DEFAULT_API_URL = 'https://api.rownd.io'
@@ -77,13 +78,15 @@ export async function configure(command: Configure) {
   await summarize(command, facts, { wroteMigrations }, done, todo)
 }
 
-/** Provider, and the session routes as a preload (apps with sessions) */
+/** Provider, ace commands, and the session routes as a preload (apps with sessions) */
 async function registerProviderAndRoutes(codemods: Codemods, facts: AppFacts, done: string[]) {
   await codemods.updateRcFile((rcFile) => {
     rcFile.addProvider(PROVIDER)
+    rcFile.addCommand(COMMANDS)
     if (facts.hasSession) rcFile.addPreloadFile(PRELOAD)
   })
   if (!facts.rcFile.includes(`'${PROVIDER}'`)) done.push(`provider ${PROVIDER} in adonisrc.ts`)
+  if (!facts.rcFile.includes(`'${COMMANDS}'`)) done.push(`commands ${COMMANDS} in adonisrc.ts`)
   if (facts.hasSession && !facts.rcFile.includes(`'${PRELOAD}'`)) {
     done.push(`preload ${PRELOAD} in adonisrc.ts`)
   }

@@ -66,6 +66,7 @@ test.group('configure | web app with session and Edge', () => {
     assert.include(rc, `() => import('rownd-adonis/rownd_provider')`)
     assert.include(rc, `() => import('#start/rownd')`)
     assert.include(rc, `() => import('@adonisjs/auth/auth_provider')`)
+    assert.include(rc, `() => import('rownd-adonis/commands')`)
 
     // config/rownd.ts: env-driven, every option present or commented
     const config = await fs.contents('config/rownd.ts')
