@@ -6,17 +6,18 @@
 
 export {
   RowndEmulator,
-  EMULATOR_ENDPOINTS,
   type RowndEmulatorOptions,
-  type RowndEmulatorUser,
-  type CreateUserInput,
   type MintTokenOptions,
+} from './emulator/emulator.ts'
+export {
+  EMULATOR_ENDPOINTS,
   type EmulatorEndpoint,
   type EmulatorFault,
   type EmulatorFaultOptions,
-  type RowndSignOut,
-  type RowndMagicLink,
-} from './emulator.ts'
+} from './emulator/faults.ts'
+export { type RowndEmulatorUser, type CreateUserInput } from './emulator/users.ts'
+export { type RowndSignOut } from './emulator/sessions.ts'
+export { type RowndMagicLink } from './emulator/magic_links.ts'
 export {
   ROWND_CLAIMS,
   createKid,

@@ -1,0 +1,142 @@
+/*
+ * rownd-adonis
+ *
+ * The emulator's user store and the profile shape Rownd's users API returns.
+ */
+
+import { randomId, type RowndAuthLevel } from '../tokens.ts'
+
+/**
+ * A user stored by the emulator. The object is live: tests may mutate it.
+ */
+export interface RowndEmulatorUser {
+  userId: string
+  /** Legacy token subject (e.g. `google-oauth2|1148...`); tokens use `userId` when unset */
+  sub?: string
+  emailVerified: boolean
+  phoneVerified: boolean
+  authLevel: RowndAuthLevel
+  state: 'enabled' | 'disabled'
+  /** Profile data, always holding `user_id` */
+  data: Record<string, unknown>
+  groups: unknown[]
+  meta: { created: string; modified: string; first_sign_in: string; last_sign_in: string }
+}
+
+export interface CreateUserInput {
+  userId?: string
+  email?: string
+  /** Defaults to true */
+  emailVerified?: boolean
+  phone?: string
+  phoneVerified?: boolean
+  firstName?: string
+  lastName?: string
+  data?: Record<string, unknown>
+  /** Legacy subject, see {@link RowndEmulatorUser.sub} */
+  sub?: string
+  authLevel?: RowndAuthLevel
+}
+
+export function nowIso(): string {
+  return new Date().toISOString()
+}
+
+/**
+ * Users by id, in creation order
+ */
+export class UserStore {
+  #users = new Map<string, RowndEmulatorUser>()
+
+  /**
+   * Stores a new user. Email is verified unless `emailVerified: false`.
+   */
+  create(input: CreateUserInput = {}): RowndEmulatorUser {
+    const userId = input.userId ?? `user_${randomId(24)}`
+    if (this.#users.has(userId)) throw new Error(`User "${userId}" already exists`)
+
+    const data: Record<string, unknown> = { ...input.data, user_id: userId }
+    if (input.email !== undefined) data.email = input.email
+    if (input.phone !== undefined) data.phone_number = input.phone
+    if (input.firstName !== undefined) data.first_name = input.firstName
+    if (input.lastName !== undefined) data.last_name = input.lastName
+
+    const emailVerified = input.emailVerified ?? true
+    const phoneVerified = input.phoneVerified ?? false
+    const hasVerified = (emailVerified && !!data.email) || (phoneVerified && !!data.phone_number)
+    const now = nowIso()
+    const user: RowndEmulatorUser = {
+      userId,
+      sub: input.sub,
+      emailVerified,
+      phoneVerified,
+      authLevel: input.authLevel ?? (hasVerified || !data.email ? 'verified' : 'unverified'),
+      state: 'enabled',
+      data,
+      groups: [],
+      meta: { created: now, modified: now, first_sign_in: now, last_sign_in: now },
+    }
+    this.#users.set(userId, user)
+    return user
+  }
+
+  get(userId: string): RowndEmulatorUser | undefined {
+    return this.#users.get(userId)
+  }
+
+  /** Case-insensitive */
+  findByEmail(email: string): RowndEmulatorUser | undefined {
+    const needle = email.toLowerCase()
+    for (const user of this.#users.values()) {
+      if (typeof user.data.email === 'string' && user.data.email.toLowerCase() === needle)
+        return user
+    }
+    return undefined
+  }
+
+  findByPhone(phone: string): RowndEmulatorUser | undefined {
+    for (const user of this.#users.values()) {
+      if (user.data.phone_number === phone) return user
+    }
+    return undefined
+  }
+
+  list(): RowndEmulatorUser[] {
+    return [...this.#users.values()]
+  }
+
+  delete(userId: string): boolean {
+    return this.#users.delete(userId)
+  }
+
+  /** Replaces or merges profile data; a changed email or phone loses its verification */
+  writeData(user: RowndEmulatorUser, data: Record<string, unknown>, merge: boolean) {
+    const previousEmail = user.data.email
+    const previousPhone = user.data.phone_number
+    user.data = { ...(merge ? user.data : {}), ...data, user_id: user.userId }
+    if (user.data.email !== previousEmail) user.emailVerified = false
+    if (user.data.phone_number !== previousPhone) user.phoneVerified = false
+    user.meta.modified = nowIso()
+  }
+}
+
+/**
+ * The user as the users API serializes it: only verified identifiers
+ * appear in `verified_data`
+ */
+export function serializeProfile(user: RowndEmulatorUser): Record<string, unknown> {
+  const verified: Record<string, unknown> = {}
+  if (user.emailVerified && typeof user.data.email === 'string') verified.email = user.data.email
+  if (user.phoneVerified && typeof user.data.phone_number === 'string') {
+    verified.phone_number = user.data.phone_number
+  }
+  return {
+    rownd_user: user.userId,
+    state: user.state,
+    auth_level: user.authLevel,
+    data: { ...user.data },
+    verified_data: verified,
+    groups: [...user.groups],
+    meta: { ...user.meta },
+  }
+}
