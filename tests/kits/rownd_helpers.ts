@@ -224,3 +224,16 @@ export async function usersCount(app: KitApp) {
   const [{ count }] = await app.db()('users').count({ count: '*' })
   return Number(count)
 }
+
+/** Columns covered by a unique index of a SQLite table */
+export async function uniqueColumns(app: KitApp, table: string) {
+  const indexes: { name: string; unique: number }[] = await app
+    .db()
+    .raw(`PRAGMA index_list(${table})`)
+  const columns: string[] = []
+  for (const index of indexes.filter((entry) => entry.unique)) {
+    const info: { name: string }[] = await app.db().raw(`PRAGMA index_info(${index.name})`)
+    columns.push(...info.map((column) => column.name))
+  }
+  return columns
+}

@@ -30,6 +30,7 @@ import {
   rowsOf,
   TODO_CREDENTIALS,
   TODO_MIGRATE,
+  uniqueColumns,
   usersCount,
   webKitRoutes,
 } from './rownd_helpers.ts'
@@ -342,7 +343,11 @@ test.group('kits | rownd | hypermedia', (group) => {
     assert,
   }) => {
     const user = emulator.createUser({ email: uniqueEmail('kit.logout') })
-    const token = await emulator.mintToken({ userId: user.userId })
+    // The Hub's token, obtained a minute ago
+    const token = await emulator.mintToken({
+      userId: user.userId,
+      issuedAt: Math.floor(Date.now() / 1000) - 60,
+    })
     const browser = new Browser(app.baseUrl)
     assert.equal((await browser.hubSignIn(token)).status, 200, app.logs())
     assert.equal((await getJson(app.baseUrl, '/api/me', { jar: browser.jar })).status, 200)
@@ -353,6 +358,10 @@ test.group('kits | rownd | hypermedia', (group) => {
     assert.equal(redirectPath(logout), '/login')
     assert.include(await browser.headerOf('/'), 'href="/login"')
     assert.equal((await getJson(app.baseUrl, '/api/me', { jar: browser.jar })).status, 401)
+    // The user was signed out everywhere: their earlier tokens are refused too
+    const earlier = await getJson(app.baseUrl, '/api/me', { token })
+    assert.equal(earlier.status, 401)
+    assert.equal(earlier.body.errors[0].code, 'E_ROWND_TOKEN_REVOKED')
 
     // The cookie as it was before logout (the cookie session driver keeps
     // everything in it) is refused by the kit's middleware.auth() and by Rownd's
@@ -378,6 +387,11 @@ test.group('kits | rownd | hypermedia', (group) => {
     assert.containsSubset(again.body, { should_refresh_page: true })
     assert.include(await browser.headerOf('/'), 'action="/logout"')
     assert.equal((await browser.get('/dashboard')).response.status, 200)
+
+    // The logout's sign-out was persisted (it holds across restarts)
+    const persisted = await app.db()('rownd_revocations').where({ rownd_user_id: user.userId })
+    assert.lengthOf(persisted, 1)
+    assert.isAbove(Number(persisted[0].revoked_before), 0)
   })
 })
 
@@ -439,5 +453,14 @@ test.group('kits | rownd | hypermedia --nullable-email', (group) => {
     const me = await getJson(app.baseUrl, '/api/me', { token })
     assert.equal(me.status, 200)
     assert.equal(me.body.id, rows[0].id)
+
+    // Another phone-only user: email stays unique, NULLs do not collide
+    const other = emulator.createUser({ phone: '+15555550103', phoneVerified: true })
+    const otherToken = await emulator.mintToken({ userId: other.userId })
+    assert.equal((await getJson(app.baseUrl, '/api/me', { token: otherToken })).status, 200)
+    assert.lengthOf(await rowsOf(app, other.userId), 1)
+
+    // Making email nullable (a table rebuild on SQLite) kept both unique indexes
+    assert.includeMembers(await uniqueColumns(app, 'users'), ['email', 'rownd_user_id'])
   })
 })

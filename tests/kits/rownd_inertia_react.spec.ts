@@ -307,7 +307,11 @@ test.group('kits | rownd | inertia_react', (group) => {
   }) => {
     const email = uniqueEmail('kit.logout')
     const user = emulator.createUser({ email })
-    const token = await emulator.mintToken({ userId: user.userId })
+    // The Hub's token, obtained a minute ago
+    const token = await emulator.mintToken({
+      userId: user.userId,
+      issuedAt: Math.floor(Date.now() / 1000) - 60,
+    })
     const browser = new Browser(app.baseUrl)
     assert.equal((await browser.hubSignIn(token)).status, 200, app.logs())
     assert.equal((await browser.userOn('/'))?.email, email)
@@ -317,6 +321,10 @@ test.group('kits | rownd | inertia_react', (group) => {
     assert.equal(logout.page!.component, 'auth/login', app.logs())
     assert.notProperty(logout.page!.props, 'user')
     assert.equal((await getJson(app.baseUrl, '/api/me', { jar: browser.jar })).status, 401)
+    // The user was signed out everywhere: their earlier tokens are refused too
+    const earlier = await getJson(app.baseUrl, '/api/me', { token })
+    assert.equal(earlier.status, 401)
+    assert.equal(earlier.body.errors[0].code, 'E_ROWND_TOKEN_REVOKED')
 
     // The cookie as it was before logout is refused by middleware.auth() and middleware.rownd()
     const stale = new Browser(app.baseUrl)
