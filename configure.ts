@@ -54,7 +54,7 @@ export async function configure(command: Configure) {
   await registerProviderAndRoutes(codemods, facts, done)
   await writeConfig(command, codemods, facts, done, todo)
   await writeEnv(command, codemods, options, done, todo)
-  await wireMiddleware(command, codemods, facts, done, todo)
+  const authMiddlewareGuard = await wireMiddleware(command, codemods, facts, done, todo)
 
   const migrationsBefore = done.length
   if (facts.hasLucid) {
@@ -75,7 +75,7 @@ export async function configure(command: Configure) {
       `rownd-adonis could not finish:\n${failures.map((m) => `  - ${m}`).join('\n')}`
     )
   }
-  await summarize(command, facts, { wroteMigrations }, done, todo)
+  await summarize(command, facts, { wroteMigrations, authMiddlewareGuard }, done, todo)
 }
 
 /** Provider, ace commands, and the session routes as a preload (apps with sessions) */
@@ -175,7 +175,8 @@ async function writeEnv(
  * The named `rownd` middleware; the session sync middleware after auth's
  * initialize middleware (apps with an app session guard); Rownd bearer
  * tokens in the app's `auth` middleware when its default guard is not a
- * session guard (the api starter kit)
+ * session guard (the api starter kit). Returns that default guard when the
+ * `auth` middleware now tries the rownd guard first.
  */
 async function wireMiddleware(
   command: Configure,
@@ -183,7 +184,7 @@ async function wireMiddleware(
   facts: AppFacts,
   done: string[],
   todo: string[]
-) {
+): Promise<string | undefined> {
   await codemods.registerMiddleware('named', [{ name: 'rownd', path: MIDDLEWARE }])
   if (!facts.hasAuthInitializeMiddleware) {
     todo.push(
@@ -222,7 +223,9 @@ async function wireMiddleware(
         `To let middleware.auth() accept Rownd bearer tokens, call ctx.auth.authenticateUsing(options.guards ?? ['rownd', '${defaultGuard}']) in app/middleware/auth_middleware.ts`
       )
     }
+    if (edited !== 'manual') return defaultGuard
   }
+  return undefined
 }
 
 async function wireGuard(
@@ -278,7 +281,7 @@ async function wireViews(command: Configure, facts: AppFacts, done: string[], to
 async function summarize(
   command: Configure,
   facts: AppFacts,
-  state: { wroteMigrations: boolean },
+  state: { wroteMigrations: boolean; authMiddlewareGuard?: string },
   done: string[],
   todo: string[]
 ) {
@@ -308,7 +311,14 @@ async function summarize(
       'Give app/models/user.ts the Rownd id column: @column() declare rowndUserId: string | null'
     )
   }
-  if (facts.appGuard) {
+  if (state.authMiddlewareGuard) {
+    // The app's own routes use middleware.auth() (the api starter kit): it
+    // takes Rownd credentials first, so nothing changes for those routes
+    const sessions = facts.hasSession ? ' and Rownd sessions' : ''
+    todo.push(
+      `middleware.auth() now accepts Rownd bearer tokens${sessions}, then your "${state.authMiddlewareGuard}" guard: protect routes with it as before`
+    )
+  } else if (facts.appGuard) {
     todo.push(
       `Rownd sign-ins log into your "${facts.appGuard}" guard: pages behind middleware.auth() and auth.user see them. For API routes called with a Rownd bearer token, use middleware.rownd()`
     )

@@ -511,6 +511,12 @@ test.group('configure | starter-kit shapes', () => {
     assert.include(middleware, `ctx.auth.authenticateUsing(options.guards ?? ['rownd', 'api'])`)
     assert.match(await fs.contents('config/rownd.ts'), /^\s*appGuard: 'web',$/m)
     assert.include(output, `guards 'rownd', then 'api'`)
+    // The steps left speak of the kit's own middleware.auth(), not of middleware.rownd()
+    assert.include(
+      output,
+      'middleware.auth() now accepts Rownd bearer tokens and Rownd sessions, then your "api" guard'
+    )
+    assert.notInclude(output, 'use middleware.rownd()')
 
     // a second run leaves it alone
     await runConfigure(fs)
