@@ -11,7 +11,21 @@ export interface HubSnippetOptions {
   csrfToken?: string | null
   /** CSP nonce for the two script tags (shield shares it as `cspNonce`) */
   nonce?: string | null
+  /**
+   * Tells the Hub to sign out once loaded (`onLoaded` → `rownd.signOut()`),
+   * e.g. on the page after the app's own logout ended the session. The
+   * page then configures no post-authentication API, so no Hub can sign
+   * the session back in with the token it still holds.
+   */
+  signOut?: boolean
 }
+
+/**
+ * The sign-out instruction, in the `onLoaded` form Rownd documents. Fixed
+ * text: nothing from the request or the config goes into it.
+ */
+const SIGN_OUT_COMMAND =
+  '_rphConfig.push(["onLoaded", function () { if (window.rownd) window.rownd.signOut(); }]);'
 
 /**
  * Characters that could end or confuse an inline `<script>` when they
@@ -43,7 +57,8 @@ export function escapeAttribute(value: string): string {
 /**
  * Renders the Rownd Hub snippet for a page: the `_rphConfig` commands
  * (app key, API URL, post-authentication and post-sign-out APIs pointing at
- * the session routes, carrying the CSRF token) followed by the Hub loader.
+ * the session routes, carrying the CSRF token, and the sign-out instruction
+ * when asked for) followed by the Hub loader.
  * The config block comes first so the Hub reads it when it loads.
  */
 export function renderHubSnippet(config: HubSnippetConfig, options: HubSnippetOptions = {}) {
@@ -53,10 +68,12 @@ export function renderHubSnippet(config: HubSnippetConfig, options: HubSnippetOp
 
   const commands: Array<[string, unknown]> = [['setAppKey', config.appKey]]
   if (config.hub.apiUrl) commands.push(['setApiUrl', config.hub.apiUrl])
-  commands.push([
-    'setPostAuthenticationApi',
-    { method: 'post', url: `${prefix}/session_authenticate`, extra_headers: extraHeaders },
-  ])
+  if (!options.signOut) {
+    commands.push([
+      'setPostAuthenticationApi',
+      { method: 'post', url: `${prefix}/session_authenticate`, extra_headers: extraHeaders },
+    ])
+  }
   commands.push([
     'setPostSignOutApi',
     { method: 'post', url: `${prefix}/session_sign_out`, extra_headers: extraHeaders },
@@ -64,6 +81,7 @@ export function renderHubSnippet(config: HubSnippetConfig, options: HubSnippetOp
 
   const nonce = options.nonce ? ` nonce="${escapeAttribute(options.nonce)}"` : ''
   const pushes = commands.map((command) => `_rphConfig.push(${scriptJson(command)});`)
+  if (options.signOut) pushes.push(SIGN_OUT_COMMAND)
   return [
     `<script${nonce}>`,
     'var _rphConfig = (window._rphConfig = window._rphConfig || []);',

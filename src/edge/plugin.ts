@@ -8,7 +8,9 @@ const GLOBAL_NAME = '__rowndHubSnippet'
 /**
  * Edge plugin registering the `@rowndHub()` tag. Put it once inside the
  * layout's `<head>`: it renders the Hub snippet wired to the session routes,
- * with the request's CSRF token and CSP nonce when shield shares them.
+ * with the request's CSRF token and CSP nonce when shield shares them, and
+ * the Hub sign-out instruction when the view state holds
+ * `rowndHubSignOut: true` (shared by the middleware that ended the session).
  *
  * The config is read on every render (a function), so it always matches
  * `config/rownd.ts` as loaded by the app.
@@ -20,7 +22,9 @@ export function edgePluginRownd(config: HubSnippetConfig | (() => HubSnippetConf
     edge.global(GLOBAL_NAME, (state: Record<string, unknown>) => {
       const csrfToken = typeof state.csrfToken === 'string' ? state.csrfToken : undefined
       const nonce = typeof state.cspNonce === 'string' ? state.cspNonce : undefined
-      return renderHubSnippet(resolve(), { csrfToken, nonce })
+      const signOut = state.rowndHubSignOut === true
+      if (signOut) debug('@rowndHub(): telling the Hub to sign out')
+      return renderHubSnippet(resolve(), { csrfToken, nonce, signOut })
     })
     edge.registerTag({
       tagName: 'rowndHub',

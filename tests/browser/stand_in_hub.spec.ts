@@ -22,7 +22,7 @@ interface AppCall {
 async function startApp() {
   const pages = new Map<string, { type: string; body: string }>()
   const calls: AppCall[] = []
-  const answers = new Map<string, { status: number; body: unknown }>()
+  const answers = new Map<string, { status: number; body: unknown; delay?: number }>()
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url!, 'http://app').pathname
     const page = pages.get(path)
@@ -39,8 +39,10 @@ async function startApp() {
       } catch {}
       calls.push({ path, headers: req.headers, body })
       const answer = answers.get(path) ?? { status: 200, body: { message: 'ok' } }
-      res.writeHead(answer.status, { 'content-type': 'application/json' })
-      res.end(JSON.stringify(answer.body))
+      setTimeout(() => {
+        res.writeHead(answer.status, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(answer.body))
+      }, answer.delay ?? 0)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -203,6 +205,91 @@ _rphConfig.push(['setAppKey', ${JSON.stringify(emulator.appKey)}]);
     const stored = JSON.parse((await storedSession(page))!)
     assert.equal(stored.access_token, token)
     assert.notEqual(stored.refresh_token, session.refreshToken)
+  })
+
+  /**
+   * A page carrying the sign-out instruction (the onLoaded form @rowndHub()
+   * renders) for a Hub whose own post-authentication call is still running
+   */
+  function signOutPage(path: string, authPath: string, pushLater: number) {
+    app.page(
+      path,
+      `<!doctype html><html><head><script>
+var _rphConfig = (window._rphConfig = window._rphConfig || []);
+_rphConfig.push(['setBaseUrl', ${JSON.stringify(emulator.url)}]);
+_rphConfig.push(['setAppKey', ${JSON.stringify(emulator.appKey)}]);
+_rphConfig.push(['setPostAuthenticationApi', { method: 'post', url: '${authPath}' }]);
+_rphConfig.push(['setPostSignOutApi', { method: 'post', url: '/sign_out' }]);
+setTimeout(function () {
+  _rphConfig.push(["onLoaded", function () { if (window.rownd) window.rownd.signOut(); }]);
+}, ${pushLater});
+</script>
+<script type="module" src="${emulator.url}/static/scripts/rph.mjs"></script>
+<script nomodule src="${emulator.url}/static/scripts/rph.js"></script>
+</head><body></body></html>`
+    )
+    app.page('/signed_out', '<!doctype html><p>signed out</p>')
+    app.answers.set('/sign_out', { status: 200, body: { return_to: '/signed_out' } })
+  }
+
+  async function seededPage(email: string) {
+    const session = await emulator.createSession({ email })
+    const page = await browser.newPage()
+    await page.addInitScript(
+      (stored) => {
+        const storage = (globalThis as any).localStorage
+        if (!storage.getItem('seeded')) {
+          storage.setItem('seeded', '1')
+          storage.setItem('rownd_stand_in_hub', stored)
+        }
+      },
+      JSON.stringify({ access_token: session.accessToken, refresh_token: session.refreshToken })
+    )
+    return { page, session }
+  }
+
+  test('the sign-out instruction wins over a post-authentication call in flight', async ({
+    assert,
+    cleanup,
+  }) => {
+    // The app answers slowly, and would reload the page
+    app.answers.set('/slow_auth', { status: 200, body: { should_refresh_page: true }, delay: 1500 })
+    signOutPage('/instruction_in_flight', '/slow_auth', 0)
+    const { page, session } = await seededPage('flight@example.com')
+    cleanup(() => page.close())
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/signed_out'),
+      page.goto(`${app.url}/instruction_in_flight`),
+    ])
+    await page.waitForTimeout(2000)
+    // Still where the sign-out sent it: the late answer reloaded nothing
+    assert.equal(new URL(page.url()).pathname, '/signed_out')
+    assert.isNull(await storedSession(page))
+    assert.lengthOf(app.callsTo('/sign_out'), 1)
+    assert.equal(emulator.activeSessions(session.userId), 0)
+  })
+
+  test('the sign-out instruction wins over the refresh that follows a refused call', async ({
+    assert,
+    cleanup,
+  }) => {
+    app.answers.set('/refusing_auth', { status: 401, body: { errors: [{ code: 'E_NOPE' }] } })
+    // The refresh the refusal starts is slow; the instruction arrives meanwhile
+    emulator.setFault('token_refresh', { kind: 'latency', ms: 1500 }, { times: 1 })
+    signOutPage('/instruction_refused', '/refusing_auth', 500)
+    const { page, session } = await seededPage('refused@example.com')
+    cleanup(() => page.close())
+    emulator.resetCounts()
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/signed_out'),
+      page.goto(`${app.url}/instruction_refused`),
+    ])
+    await page.waitForTimeout(2000)
+    assert.isNull(await storedSession(page))
+    assert.equal(emulator.requestCount('token_refresh'), 1)
+    assert.lengthOf(app.callsTo('/refusing_auth'), 1)
+    assert.equal(emulator.activeSessions(session.userId), 0)
+    emulator.clearFaults()
   })
 })
 

@@ -98,6 +98,34 @@ test.group('Edge Hub snippet | renderHubSnippet', () => {
     )
   })
 
+  test('signOut: the Hub signs out once loaded and no post-authentication API is set', ({
+    assert,
+  }) => {
+    const config = defineConfig({ appKey: 'k' })
+    const html = renderHubSnippet(config, { csrfToken: 't', signOut: true })
+    const commands = runInline(html) as any[]
+    assert.deepEqual(
+      commands.map((c) => c[0]),
+      ['setAppKey', 'setPostSignOutApi', 'onLoaded']
+    )
+    // The documented onLoaded form: a function the Hub calls once it is ready
+    const signOuts: string[] = []
+    const window: Record<string, unknown> = {}
+    runInNewContext(inlineScript(html), { window })
+    const onLoaded = (window._rphConfig as any[]).find((c) => c[0] === 'onLoaded')[1]
+    assert.isFunction(onLoaded)
+    window.rownd = { signOut: () => signOuts.push('signOut') }
+    onLoaded()
+    assert.deepEqual(signOuts, ['signOut'])
+    // Without a loaded Hub the callback does nothing
+    window.rownd = undefined
+    assert.doesNotThrow(() => onLoaded())
+
+    // Off by default, and only `true` turns it on
+    assert.notInclude(renderHubSnippet(config), 'onLoaded')
+    assert.include(renderHubSnippet(config, { signOut: false }), 'setPostAuthenticationApi')
+  })
+
   test('scriptJson escapes every unsafe character and round-trips', ({ assert }) => {
     const encoded = scriptJson({ value: HOSTILE })
     assert.notMatch(encoded, /[<>&\u2028\u2029]/)
@@ -136,6 +164,26 @@ test.group('Edge Hub snippet | @rowndHub() tag', () => {
     const commands = runInline(html) as any[]
     assert.equal(commands[0][1], HOSTILE)
     assert.equal(commands[1][1].extra_headers['X-CSRF-TOKEN'], HOSTILE)
+  })
+
+  test('rowndHubSignOut === true in the view state renders the sign-out instruction', async ({
+    assert,
+  }) => {
+    const edge = edgeWith()
+    const signedOut = await edge.renderRaw('@rowndHub()', { rowndHubSignOut: true })
+    assert.include(signedOut, '_rphConfig.push(["onLoaded", function () {')
+    assert.notInclude(signedOut, 'setPostAuthenticationApi')
+    for (const value of [undefined, false, 'true', 1, {}]) {
+      const html = await edge.renderRaw('@rowndHub()', { rowndHubSignOut: value })
+      assert.notInclude(html, 'onLoaded', String(value))
+      assert.include(html, 'setPostAuthenticationApi')
+    }
+    // Shared for the whole request, as a middleware shares it
+    const shared = await edge
+      .createRenderer()
+      .share({ rowndHubSignOut: true })
+      .renderRaw('@rowndHub()')
+    assert.include(shared, 'window.rownd.signOut()')
   })
 
   test('works inside a layout component, reading the shared csrfToken', async ({ assert }) => {
