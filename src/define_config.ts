@@ -2,7 +2,28 @@ import string from '@adonisjs/core/helpers/string'
 import type { Duration, ResolvedRowndConfig, RowndConfigInput } from './types.ts'
 
 export const ROWND_API_URL = 'https://api.rownd.io'
-export const ROWND_HUB_SCRIPT_URL = 'https://hub.rownd.io/static/scripts/rph.js'
+export const ROWND_HUB_BASE_URL = 'https://hub.rownd.io'
+
+let scriptUrlWarned = false
+
+/** `hub.scriptUrl` still works, but says once that `hub.baseUrl` replaces it */
+function warnScriptUrl() {
+  if (scriptUrlWarned) return
+  scriptUrlWarned = true
+  process.emitWarning(
+    'rownd-adonis: hub.scriptUrl is deprecated and loads a single classic script; set hub.baseUrl instead (the Hub origin, e.g. https://hub.rownd.io)',
+    { type: 'DeprecationWarning', code: 'ROWND_HUB_SCRIPT_URL' }
+  )
+}
+
+function resolveHub(hub: RowndConfigInput['hub'] = {}): ResolvedRowndConfig['hub'] {
+  if (hub.scriptUrl) warnScriptUrl()
+  return {
+    baseUrl: trimSlash(hub.baseUrl || process.env.ROWND_HUB_BASE_URL || ROWND_HUB_BASE_URL),
+    scriptUrl: hub.scriptUrl || undefined,
+    apiUrl: hub.apiUrl,
+  }
+}
 
 /** Converts `'30s'`-style strings or milliseconds into milliseconds */
 export function toMs(value: Duration | undefined, fallback: Duration): number {
@@ -40,10 +61,7 @@ export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig
     maxTokenLength: config.maxTokenLength ?? 8192,
     jwks: config.jwks,
     loginPath: config.loginPath ?? '/login',
-    hub: {
-      scriptUrl: config.hub?.scriptUrl ?? ROWND_HUB_SCRIPT_URL,
-      apiUrl: config.hub?.apiUrl,
-    },
+    hub: resolveHub(config.hub),
     appUrl: config.appUrl || process.env.APP_URL || undefined,
     accept: {
       anonymous: accept.anonymous ?? true,

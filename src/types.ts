@@ -93,7 +93,17 @@ export interface RowndRevocationsConfigInput {
 }
 
 export interface RowndHubConfigInput {
-  /** Hub script URL. Default `https://hub.rownd.io/static/scripts/rph.js` */
+  /**
+   * Where the Hub is served from, as Rownd's loaders take it: `@rowndHub()`
+   * pushes `setBaseUrl` and loads `<baseUrl>/static/scripts/rph.mjs` (module)
+   * and `rph.js` (nomodule). Point it at a `RowndEmulator` URL for its
+   * stand-in Hub. Default `https://hub.rownd.io`. Env: `ROWND_HUB_BASE_URL`
+   */
+  baseUrl?: string
+  /**
+   * @deprecated Use `baseUrl`. When set, `@rowndHub()` loads this single
+   * classic script instead of the rph.mjs/rph.js pair (a warning is printed once).
+   */
   scriptUrl?: string
   /** API URL the Hub talks to (`setApiUrl`); default: Rownd's own */
   apiUrl?: string
@@ -164,7 +174,9 @@ export interface ResolvedRowndConfig {
   jwks?: RowndJwks
   loginPath: string
   hub: {
-    scriptUrl: string
+    baseUrl: string
+    /** Deprecated override of the loader, see {@link RowndHubConfigInput.scriptUrl} */
+    scriptUrl?: string
     apiUrl?: string
   }
   appUrl?: string

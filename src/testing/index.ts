@@ -16,7 +16,7 @@ export {
   type EmulatorFaultOptions,
 } from './emulator/faults.ts'
 export { type RowndEmulatorUser, type CreateUserInput } from './emulator/users.ts'
-export { type RowndSignOut } from './emulator/sessions.ts'
+export { type RowndSignOut, type IssuedSession } from './emulator/sessions.ts'
 export { type RowndMagicLink } from './emulator/magic_links.ts'
 export {
   ROWND_CLAIMS,

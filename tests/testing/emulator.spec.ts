@@ -1,6 +1,7 @@
 import { test } from '@japa/runner'
 import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose'
 import {
+  EMULATOR_ENDPOINTS,
   RowndEmulator,
   ROWND_CLAIMS,
   encodeUnsigned,
@@ -137,7 +138,7 @@ test.group('Rownd emulator | app config and keys', (group) => {
     assert.equal(status, 404)
     assertEnvelope(assert, json, 404)
     assert.equal(headers.get('content-type'), 'application/json; charset=utf-8')
-    assert.deepEqual(Object.values(emulator.counts()), Array(10).fill(0))
+    assert.deepEqual(Object.values(emulator.counts()), Array(EMULATOR_ENDPOINTS.length).fill(0))
   })
 })
 

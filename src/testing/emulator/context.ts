@@ -9,7 +9,7 @@ import type { RowndPublicJwk } from '../tokens.ts'
 import type { MintTokenOptions } from './emulator.ts'
 import { EmulatorHttpError, header, safeEqual } from './http.ts'
 import type { RowndMagicLink } from './magic_links.ts'
-import type { RowndSignOut } from './sessions.ts'
+import type { RowndSignOut, SessionStore } from './sessions.ts'
 import type { UserStore } from './users.ts'
 
 export interface EmulatorContext {
@@ -24,6 +24,7 @@ export interface EmulatorContext {
   readonly users: UserStore
   readonly magicLinks: RowndMagicLink[]
   readonly signOuts: RowndSignOut[]
+  readonly sessions: SessionStore
   mintToken(options: MintTokenOptions): Promise<string>
 }
 

@@ -34,7 +34,17 @@ import {
 import { EmulatorHttpError, send, sendError, sendPreflight, type RouteCall } from './http.ts'
 import { KeyRing } from './keys.ts'
 import { createMagicLinkRoute, visitMagicLinkRoute, type RowndMagicLink } from './magic_links.ts'
-import { controlTokenRoute, type RowndSignOut } from './sessions.ts'
+import { hubScriptRoute } from './hub_assets.ts'
+import { mySignOutRoute, readMyDataRoute, writeMyDataRoute } from './me_api.ts'
+import {
+  controlTokenRoute,
+  issueSession,
+  refreshTokenRoute,
+  signInUser,
+  SessionStore,
+  type IssuedSession,
+  type RowndSignOut,
+} from './sessions.ts'
 import { listUsersRoute, readOrDeleteUserRoute, signOutRoute, writeUserRoute } from './users_api.ts'
 import {
   nowIso,
@@ -112,6 +122,21 @@ const ROUTES: Array<{ path: string; methods: Record<string, RouteMethod> }> = [
   },
   { path: 'magic/:id', methods: { GET: { run: visitMagicLinkRoute } } },
   {
+    path: 'hub/auth/token',
+    methods: { POST: { endpoint: 'token_refresh', run: refreshTokenRoute } },
+  },
+  {
+    path: 'me/applications/:app/data',
+    methods: {
+      GET: { endpoint: 'me_data', run: readMyDataRoute },
+      PUT: { endpoint: 'me_data', run: writeMyDataRoute },
+    },
+  },
+  {
+    path: 'me/applications/:app/signout',
+    methods: { POST: { endpoint: 'me_signout', run: mySignOutRoute } },
+  },
+  {
     path: 'applications/:app/users/data',
     methods: { GET: { endpoint: 'users_list', run: listUsersRoute } },
   },
@@ -127,6 +152,15 @@ const ROUTES: Array<{ path: string; methods: Record<string, RouteMethod> }> = [
   {
     path: 'applications/:app/users/:user/signout',
     methods: { POST: { endpoint: 'signout', run: signOutRoute } },
+  },
+  // The stand-in Hub, where Rownd serves its own (see hub_assets.ts)
+  {
+    path: 'static/scripts/rph.mjs',
+    methods: { GET: { run: hubScriptRoute }, HEAD: { run: hubScriptRoute } },
+  },
+  {
+    path: 'static/scripts/rph.js',
+    methods: { GET: { run: hubScriptRoute }, HEAD: { run: hubScriptRoute } },
   },
   // Emulator only: health check and the stand-in Hub's sign-in
   {
@@ -184,6 +218,7 @@ export class RowndEmulator {
   #users = new UserStore()
   #faults = new FaultInjector()
   #keys = new KeyRing()
+  #sessions = new SessionStore()
   #context: EmulatorContext
 
   private constructor(options: RowndEmulatorOptions) {
@@ -212,6 +247,7 @@ export class RowndEmulator {
       users: this.#users,
       magicLinks: this.magicLinks,
       signOuts: this.signOuts,
+      sessions: this.#sessions,
       mintToken: (mintOptions) => this.mintToken(mintOptions),
     }
   }
@@ -402,6 +438,37 @@ export class RowndEmulator {
   userProfile(userId: string): Record<string, unknown> | undefined {
     const user = this.#users.get(userId)
     return user ? serializeProfile(user) : undefined
+  }
+
+  /*
+   * ---------------------------------------------------------------
+   * Browser sessions (see sessions.ts)
+   * ---------------------------------------------------------------
+   */
+
+  /**
+   * Signs a user in as the stand-in Hub does: an access token and a refresh
+   * token usable on `POST /hub/auth/token`. Unknown ids or emails create the
+   * user (email verified).
+   */
+  async createSession(
+    input: { userId?: string; email?: string; expiresIn?: number } = {}
+  ): Promise<IssuedSession> {
+    const { user } = signInUser(this.#context, input.userId, input.email)
+    return issueSession(this.#context, user, input.expiresIn)
+  }
+
+  /**
+   * Revokes every session of a user, as the users API sign-out does (without
+   * recording it in {@link signOuts}). Returns how many were active.
+   */
+  revokeSessions(userId: string): number {
+    return this.#sessions.revokeUser(userId)
+  }
+
+  /** Sessions of a user whose refresh token still works */
+  activeSessions(userId: string): number {
+    return this.#sessions.activeCount(userId)
   }
 
   /*

@@ -22,6 +22,9 @@ export const EMULATOR_ENDPOINTS = [
   'users_list',
   'signout',
   'magic_link',
+  'token_refresh',
+  'me_data',
+  'me_signout',
 ] as const
 
 export type EmulatorEndpoint = (typeof EMULATOR_ENDPOINTS)[number]

@@ -88,7 +88,12 @@ export function listUsersRoute(ctx: EmulatorContext, { req, res, params, query }
   })
 }
 
-/** `POST /applications/{app}/users/{user}/signout` body `{ sign_out_all? }` */
+/**
+ * `POST /applications/{app}/users/{user}/signout` body `{ sign_out_all? }`.
+ * The spec describes it as revoking all of the user's tokens, so every
+ * session of the user is revoked, with or without `sign_out_all`: their
+ * refresh tokens stop working (access tokens live until they expire).
+ */
 export async function signOutRoute(ctx: EmulatorContext, { req, res, params }: RouteCall) {
   requireSecret(ctx, req)
   requireApp(ctx, params.app)
@@ -97,6 +102,7 @@ export async function signOutRoute(ctx: EmulatorContext, { req, res, params }: R
     throw invalid('"sign_out_all" must be a boolean')
   }
   userOr404(ctx, params.user)
+  ctx.sessions.revokeUser(params.user)
   ctx.signOuts.push({ userId: params.user, all: body.sign_out_all === true })
   send(res, 204)
 }
