@@ -129,6 +129,11 @@ router
 export function hubCommands(html: string): Record<string, any> {
   const commands: Record<string, any> = {}
   for (const match of html.matchAll(/_rphConfig\.push\((\[.*?\])\);/g)) {
+    // The sign-out instruction pushes a function (onLoaded), not JSON
+    if (match[1].startsWith('["onLoaded"')) {
+      commands.onLoaded = match[1]
+      continue
+    }
     const [name, value] = JSON.parse(match[1])
     commands[name] = value
   }

@@ -46,7 +46,9 @@ class Browser extends HypermediaClient {
   async hubHeaders(path = '/') {
     const { html } = await this.visit(path)
     const commands = hubCommands(html)
-    return commands.setPostAuthenticationApi?.extra_headers as Record<string, string>
+    // A page telling the Hub to sign out names no post-authentication API
+    const api = commands.setPostAuthenticationApi ?? commands.setPostSignOutApi
+    return api?.extra_headers as Record<string, string>
   }
 
   /** The Hub signing the user in on the page at `path` */
@@ -372,7 +374,12 @@ test.group('kits | rownd | hypermedia', (group) => {
     assert.equal(redirectPath(dashboard.response), '/login')
     assert.equal((await getJson(app.baseUrl, '/api/me', { jar: copied })).status, 401)
 
-    // The Hub, still signed in, signs the user in again on the next page
+    // The next page tells the Hub to sign out, and offers it no sign-in call
+    const next = hubCommands((await browser.get('/login')).html)
+    assert.include(next.onLoaded, 'signOut')
+    assert.isUndefined(next.setPostAuthenticationApi)
+
+    // A Hub that signs the user in again anyway (the worst case) is refused
     const fresh = await emulator.mintToken({ userId: user.userId })
     const refused = await browser.hubSignIn(fresh, '/login')
     assert.equal(refused.status, 401, app.logs())
@@ -382,6 +389,9 @@ test.group('kits | rownd | hypermedia', (group) => {
     // Once the Hub reports its sign-out, a new sign-in works
     const acknowledged = await browser.hubSignOut('/login')
     assert.equal(acknowledged.status, 200, app.logs())
+    const after = hubCommands((await browser.get('/login')).html)
+    assert.isUndefined(after.onLoaded)
+    assert.isDefined(after.setPostAuthenticationApi)
     const again = await browser.hubSignIn(fresh, '/login')
     assert.equal(again.status, 200, app.logs())
     assert.containsSubset(again.body, { should_refresh_page: true })
