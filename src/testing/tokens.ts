@@ -137,27 +137,30 @@ export interface RowndClaimsInput {
   sub: string
   authLevel: RowndAuthLevel
   isVerifiedUser: boolean
-  isAnonymous: boolean
+  /** Rownd writes this claim on anonymous (guest) tokens only: undefined leaves it out */
+  isAnonymous?: boolean
   issuedAt: number
   expiresAt: number
 }
 
 /**
- * Builds the payload of a Rownd access token, claims in Rownd's order
+ * Builds the payload of a Rownd access token, claims in the order Rownd
+ * writes them (docs/notes/rownd_token_claims.md)
  */
 export function buildRowndClaims(input: RowndClaimsInput): Record<string, unknown> {
-  return {
+  const claims: Record<string, unknown> = {
     jti: randomJti(),
-    iat: input.issuedAt,
-    exp: input.expiresAt,
-    iss: input.issuer,
     aud: [`app:${input.appId}`],
     sub: input.sub,
+    iat: input.issuedAt,
     [ROWND_CLAIMS.appUserId]: input.userId,
     [ROWND_CLAIMS.isVerifiedUser]: input.isVerifiedUser,
-    [ROWND_CLAIMS.authLevel]: input.authLevel,
-    [ROWND_CLAIMS.isAnonymous]: input.isAnonymous,
   }
+  if (input.isAnonymous !== undefined) claims[ROWND_CLAIMS.isAnonymous] = input.isAnonymous
+  claims[ROWND_CLAIMS.authLevel] = input.authLevel
+  claims.iss = input.issuer
+  claims.exp = input.expiresAt
+  return claims
 }
 
 /**

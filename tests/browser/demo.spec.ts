@@ -5,7 +5,9 @@ import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
 import { RowndEmulator } from '../../src/testing/index.ts'
 import {
   launchBrowser,
-  REAL_HUB_URL,
+  REAL_HUB_BASE,
+  REAL_HUB_MODULE,
+  REAL_HUB_SCRIPT,
   runDemoToExit,
   screenshotPath,
   startDemo,
@@ -35,6 +37,20 @@ async function signInThroughHub(page: Page, email: string) {
     page.waitForURL((url) => url.pathname === '/dashboard'),
     form.locator('button[type="submit"]').click(),
   ])
+}
+
+/** The stand-in Hub's own session in localStorage */
+function storedSession(page: Page) {
+  return page.evaluate(() => (globalThis as any).localStorage.getItem('rownd_stand_in_hub'))
+}
+
+/** Polls until a condition holds */
+async function eventually(condition: () => boolean, timeout = 10_000) {
+  const started = Date.now()
+  while (!condition()) {
+    if (Date.now() - started > timeout) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
 }
 
 /** Waits for the dashboard's `fetch('/api/me')` and returns its response */
@@ -70,14 +86,28 @@ test.group('Demo app | emulator mode in a browser', (group) => {
   }) => {
     assert.match(demo.url, /^http:\/\/127\.0\.0\.1:\d+$/)
     assert.match(demo.mode, /^emulator \(Rownd emulator at http:\/\/127\.0\.0\.1:\d+/)
+    const emulatorUrl = demo.mode.match(/at (http:\/\/\S+?),/)![1]
     const response = await fetch(`${demo.url}/`)
     assert.equal(response.status, 200)
     const html = await response.text()
-    assert.include(html, '<script async src="/stand_in_hub.js" data-rownd-hub></script>')
+    // Rownd's loader, pointed at the emulator, which serves the stand-in Hub
+    assert.include(html, `_rphConfig.push(["setBaseUrl","${emulatorUrl}"]);`)
+    assert.include(
+      html,
+      `<script type="module" async src="${emulatorUrl}/static/scripts/rph.mjs" data-rownd-hub></script>`
+    )
+    assert.include(
+      html,
+      `<script nomodule async src="${emulatorUrl}/static/scripts/rph.js" data-rownd-hub></script>`
+    )
     assert.include(html, '_rphConfig.push(["setPostAuthenticationApi"')
-    const hub = await fetch(`${demo.url}/stand_in_hub.js`)
-    assert.equal(hub.status, 200)
-    assert.match(hub.headers.get('content-type')!, /^text\/javascript/)
+    assert.notInclude(html, 'stand_in_hub')
+    for (const file of ['rph.mjs', 'rph.js']) {
+      const hub = await fetch(`${emulatorUrl}/static/scripts/${file}`)
+      assert.equal(hub.status, 200)
+      assert.match(hub.headers.get('content-type')!, /^text\/javascript/)
+    }
+    assert.equal((await fetch(`${demo.url}/stand_in_hub.js`)).status, 404)
 
     const guarded = await fetch(`${demo.url}/dashboard`, {
       headers: { accept: 'text/html' },
@@ -208,10 +238,113 @@ test.group('Demo app | emulator mode in a browser', (group) => {
     // Signed out: the Hub makes no post-authentication call
     assert.lengthOf(hubCalls, 0)
   })
+
+  test('the page holds exactly one rph.mjs and one rph.js script', async ({ assert }) => {
+    await page.goto('/')
+    await page.waitForFunction(() => (globalThis as any).rownd?.standIn === true)
+    const modules = page.locator('script[src$="/static/scripts/rph.mjs"]')
+    const classic = page.locator('script[src$="/static/scripts/rph.js"]')
+    assert.equal(await modules.count(), 1)
+    assert.equal(await classic.count(), 1)
+    assert.equal(await modules.getAttribute('type'), 'module')
+    assert.isNotNull(await classic.getAttribute('nomodule'))
+    assert.equal(await page.evaluate(() => (globalThis as any).__rowndStandInHub.version), 1)
+  })
+
+  test("the app's own logout tells the Hub to sign out on the next page", async ({ assert }) => {
+    await page.goto('/')
+    await page.getByTestId('sign-in').click()
+    hubCalls.length = 0
+    await signInThroughHub(page, 'carol@example.com')
+    assert.isNotNull(await storedSession(page))
+    // The dashboard's own page-load call is done before the logout
+    await eventually(() => hubCalls.some((call) => call.body?.message === 'Already authenticated'))
+
+    hubCalls.length = 0
+    const hubSignOut = page.waitForResponse(
+      (response) => new URL(response.url()).pathname === '/rownd/session_sign_out'
+    )
+    // POST /logout ends the session, then the home page carries rowndHubSignOut
+    const instructed = page.waitForResponse(
+      (response) =>
+        new URL(response.url()).pathname === '/' && response.request().method() === 'GET'
+    )
+    await page.getByTestId('server-logout').click()
+    const html = await (await instructed).text()
+    assert.include(html, 'window.rownd.signOut()')
+    assert.notInclude(html, 'setPostAuthenticationApi')
+
+    // The Hub signs out, tells the app, and follows its return_to
+    assert.equal((await hubSignOut).status(), 200)
+    await page.waitForURL((url) => url.pathname === '/')
+    await page.getByTestId('signed-out').waitFor()
+    assert.isNull(await storedSession(page))
+    // It never tried to sign the session back in
+    assert.lengthOf(hubCalls, 0)
+
+    await page.reload()
+    await page.waitForFunction(() => (globalThis as any).rownd?.standIn === true)
+    assert.isNull(await page.evaluate(() => (globalThis as any).rownd.getAccessToken()))
+    assert.notInclude(await page.content(), 'window.rownd.signOut()')
+    assert.lengthOf(hubCalls, 0)
+  })
+
+  test('a refused post-authentication call triggers exactly one refresh then a clean sign-out', async ({
+    assert,
+  }) => {
+    await page.goto('/')
+    await page.getByTestId('sign-in').click()
+    hubCalls.length = 0
+    await signInThroughHub(page, 'dave@example.com')
+    await eventually(() => hubCalls.some((call) => call.body?.message === 'Already authenticated'))
+    const csrf = (await page.content()).match(/"X-CSRF-TOKEN":"([^"]+)"/)![1]
+
+    // A sign-out spares tokens issued within the app's clock tolerance (5s) of
+    // it, so that signing straight back in works: let the Hub's token age past it
+    const stored = JSON.parse((await storedSession(page))!)
+    const issuedAt = JSON.parse(
+      Buffer.from(stored.access_token.split('.')[1], 'base64url').toString()
+    ).iat
+    await page.waitForTimeout(Math.max(0, (issuedAt + 7) * 1000 - Date.now()))
+
+    // The session ends on the server behind the Hub's back (another tab, an
+    // admin): the app revokes the user's tokens and their Rownd sessions
+    const ended = await page.request.post('/rownd/session_sign_out', {
+      headers: { 'X-CSRF-TOKEN': csrf, 'content-type': 'application/json' },
+      data: {},
+    })
+    assert.equal(ended.status(), 200)
+
+    hubCalls.length = 0
+    const refreshes: string[] = []
+    const onRequest = (request: { url(): string; method(): string }) => {
+      if (new URL(request.url()).pathname === '/hub/auth/token') refreshes.push(request.method())
+    }
+    page.on('request', onRequest)
+    const hubSignOut = page.waitForResponse(
+      (response) => new URL(response.url()).pathname === '/rownd/session_sign_out'
+    )
+    // The Hub still holds its token: the page load calls the app, which refuses it
+    await page.goto('/')
+    assert.equal((await hubSignOut).status(), 200)
+    await page.waitForURL((url) => url.pathname === '/')
+    await page.getByTestId('signed-out').waitFor()
+    await page.waitForTimeout(1000)
+    page.off('request', onRequest)
+
+    assert.deepEqual(
+      hubCalls.map((call) => call.status),
+      [401]
+    )
+    assert.deepEqual(refreshes, ['POST'])
+    assert.isNull(await storedSession(page))
+    assert.isNull(await page.evaluate(() => (globalThis as any).rownd.getAccessToken()))
+    await page.screenshot({ path: screenshotPath('04_refused_then_signed_out') })
+  })
 })
 
 test.group('Demo app | real Rownd mode and process behaviour', () => {
-  test('with ROWND_APP_KEY set it uses the configured Rownd URL and the real Hub script', async ({
+  test('with ROWND_APP_KEY set it uses the configured Rownd URL and the real Hub', async ({
     assert,
     cleanup,
   }) => {
@@ -235,13 +368,25 @@ test.group('Demo app | real Rownd mode and process behaviour', () => {
     const hubRequests: string[] = []
     await page.route('https://hub.rownd.io/**', (route) => {
       hubRequests.push(route.request().url())
-      return route.fulfill({ status: 200, contentType: 'text/javascript', body: '' })
+      return route.fulfill({
+        status: 200,
+        contentType: 'text/javascript',
+        headers: { 'access-control-allow-origin': '*' },
+        body: '',
+      })
     })
     await page.goto(`${demo.url}/`)
-    assert.equal(await page.locator('script[data-rownd-hub]').getAttribute('src'), REAL_HUB_URL)
-    assert.deepEqual(hubRequests, [REAL_HUB_URL])
+    const loaders = page.locator('script[data-rownd-hub]')
+    assert.equal(await loaders.count(), 2)
+    assert.equal(await loaders.nth(0).getAttribute('src'), REAL_HUB_MODULE)
+    assert.equal(await loaders.nth(0).getAttribute('type'), 'module')
+    assert.equal(await loaders.nth(1).getAttribute('src'), REAL_HUB_SCRIPT)
+    assert.isNotNull(await loaders.nth(1).getAttribute('nomodule'))
+    // A module-capable browser fetches the module only
+    assert.deepEqual(hubRequests, [REAL_HUB_MODULE])
     const commands = await page.evaluate(() => (globalThis as any)._rphConfig)
-    assert.deepEqual(commands[0], ['setAppKey', emulator.appKey])
+    assert.deepEqual(commands[0], ['setBaseUrl', REAL_HUB_BASE])
+    assert.deepEqual(commands[1], ['setAppKey', emulator.appKey])
     assert.notInclude(
       commands.map((c: any[]) => c[0]),
       'setApiUrl'

@@ -9,7 +9,10 @@ export const SCREENSHOTS = fileURLToPath(new URL('../../screenshots/', import.me
 const TMP = fileURLToPath(new URL('../../tmp/browser/', import.meta.url))
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-export const REAL_HUB_URL = 'https://hub.rownd.io/static/scripts/rph.js'
+/** Rownd's Hub, as @rowndHub() loads it by default: a module and its nomodule fallback */
+export const REAL_HUB_BASE = 'https://hub.rownd.io'
+export const REAL_HUB_MODULE = `${REAL_HUB_BASE}/static/scripts/rph.mjs`
+export const REAL_HUB_SCRIPT = `${REAL_HUB_BASE}/static/scripts/rph.js`
 
 /** Launches Debian's Chromium headless, with no background traffic */
 export async function launchBrowser(): Promise<Browser> {

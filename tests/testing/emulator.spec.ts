@@ -166,7 +166,8 @@ test.group('Rownd emulator | tokens', (group) => {
     assert.equal(payload[ROWND_CLAIMS.appUserId], user.userId)
     assert.strictEqual(payload[ROWND_CLAIMS.isVerifiedUser], true)
     assert.equal(payload[ROWND_CLAIMS.authLevel], 'verified')
-    assert.strictEqual(payload[ROWND_CLAIMS.isAnonymous], false)
+    // Rownd writes is_anonymous on guest tokens only
+    assert.notProperty(payload, ROWND_CLAIMS.isAnonymous)
     assert.isString(payload.jti)
     assert.equal(payload.exp! - payload.iat!, 3600)
     assert.notProperty(payload, 'nbf')
@@ -225,7 +226,41 @@ test.group('Rownd emulator | tokens', (group) => {
     assert.equal(payload.nbf, 123)
     assert.equal(payload[ROWND_CLAIMS.authLevel], 'guest')
     assert.strictEqual(payload[ROWND_CLAIMS.isAnonymous], true)
-    assert.strictEqual(payload[ROWND_CLAIMS.isVerifiedUser], false)
+    assert.strictEqual(payload[ROWND_CLAIMS.isVerifiedUser], true)
+  })
+
+  test('claims per auth level, in the order and combinations Rownd mints them', async ({
+    assert,
+  }) => {
+    const decode = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
+    const CLAIM = 'https://auth.rownd.io/'
+    const base = ['jti', 'aud', 'sub', 'iat', `${CLAIM}app_user_id`, `${CLAIM}is_verified_user`]
+    const tail = [`${CLAIM}auth_level`, 'iss', 'exp']
+    const expected = {
+      verified: { keys: [...base, ...tail], verified: true, anonymous: undefined },
+      instant: { keys: [...base, ...tail], verified: true, anonymous: undefined },
+      guest: { keys: [...base, `${CLAIM}is_anonymous`, ...tail], verified: true, anonymous: true },
+      unverified: { keys: [...base, ...tail], verified: false, anonymous: undefined },
+    }
+    for (const [authLevel, shape] of Object.entries(expected)) {
+      const payload = decode(await emulator.mintToken({ authLevel: authLevel as any }))
+      assert.deepEqual(Object.keys(payload), shape.keys, authLevel)
+      assert.strictEqual(payload[ROWND_CLAIMS.isVerifiedUser], shape.verified, authLevel)
+      assert.strictEqual(payload[ROWND_CLAIMS.isAnonymous], shape.anonymous, authLevel)
+      assert.equal(payload[ROWND_CLAIMS.authLevel], authLevel)
+    }
+    // Explicit options still win
+    const forced = decode(
+      await emulator.mintToken({ authLevel: 'guest', isVerifiedUser: false, isAnonymous: false })
+    )
+    assert.strictEqual(forced[ROWND_CLAIMS.isVerifiedUser], false)
+    assert.strictEqual(forced[ROWND_CLAIMS.isAnonymous], false)
+    // A user created unverified mints unverified tokens
+    const pending = emulator.createUser({ email: 'p@foo.com', emailVerified: false })
+    const unverified = decode(await emulator.mintToken({ userId: pending.userId }))
+    assert.equal(unverified[ROWND_CLAIMS.authLevel], 'unverified')
+    assert.strictEqual(unverified[ROWND_CLAIMS.isVerifiedUser], false)
   })
 
   test('low level helpers craft arbitrary tokens', async ({ assert }) => {

@@ -1,11 +1,13 @@
 /**
  * `npm run demo`: starts the demo app on http://127.0.0.1:3333 (PORT).
  *
- * - Without ROWND_APP_KEY: starts the project's Rownd emulator on loopback,
- *   points the app at it and serves the stand-in Hub, so signing in works
- *   offline with any email address.
+ * - Without ROWND_APP_KEY: starts the project's Rownd emulator on loopback
+ *   and points the app at it, API and Hub: the emulator serves its stand-in
+ *   Hub where Rownd serves its own, so signing in works offline with any
+ *   email address.
  * - With ROWND_APP_KEY and ROWND_APP_SECRET: real Rownd (ROWND_API_URL,
- *   default https://api.rownd.io) and the real Hub script.
+ *   default https://api.rownd.io) and the real Hub (ROWND_HUB_BASE_URL,
+ *   default https://hub.rownd.io).
  *
  * The SQLite database (tmp/demo.sqlite3, or SQLITE_FILE) is migrated on start.
  */
@@ -52,7 +54,8 @@ if (env.ROWND_APP_KEY) {
   env.ROWND_APP_KEY = emulator.appKey
   env.ROWND_APP_SECRET = emulator.appSecret
   env.ROWND_API_URL = emulator.url
-  env.ROWND_HUB_SCRIPT_URL = '/stand_in_hub.js'
+  // The @rowndHub() tag loads <emulator>/static/scripts/rph.mjs and rph.js
+  env.ROWND_HUB_BASE_URL = emulator.url
   env.ROWND_HUB_API_URL = emulator.url
   mode = `emulator (Rownd emulator at ${emulator.url}, stand-in Hub: any email signs in)`
 }

@@ -11,8 +11,8 @@ const rowndConfig = defineConfig({
   // Where browser navigations that fail authentication are redirected
   loginPath: '/login',
   hub: {
-    // Hub script rendered by @rowndHub(): Rownd's own, or the demo's stand-in Hub
-    scriptUrl: env.get('ROWND_HUB_SCRIPT_URL'),
+    // Where @rowndHub() loads the Hub from: Rownd's (default), or the emulator's stand-in
+    baseUrl: env.get('ROWND_HUB_BASE_URL'),
     // API URL the Hub talks to (default: Rownd's own)
     apiUrl: env.get('ROWND_HUB_API_URL'),
   },
@@ -20,6 +20,8 @@ const rowndConfig = defineConfig({
     // Where the Hub goes after a new session sign-in, and after sign-out
     returnTo: '/dashboard',
     signOutReturnTo: '/',
+    // Signing out of the app also ends the user's Rownd sessions (their refresh tokens)
+    signOutFromRownd: true,
   },
 })
 

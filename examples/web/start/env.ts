@@ -16,7 +16,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   ROWND_APP_KEY: Env.schema.string(),
   ROWND_APP_SECRET: Env.schema.string(),
   ROWND_API_URL: Env.schema.string.optional({ format: 'url', tld: false }),
-  /** Demo only: the Hub script and the API URL it talks to (bin/demo.ts sets them for the emulator) */
-  ROWND_HUB_SCRIPT_URL: Env.schema.string.optional(),
+  /** Where the Hub is loaded from and the API URL it talks to (bin/demo.ts sets them for the emulator) */
+  ROWND_HUB_BASE_URL: Env.schema.string.optional({ format: 'url', tld: false }),
   ROWND_HUB_API_URL: Env.schema.string.optional({ format: 'url', tld: false }),
 })

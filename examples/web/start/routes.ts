@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises'
 import router from '@adonisjs/core/services/router'
 import { middleware } from './kernel.ts'
 
 /** Public home page */
 router
-  .get('/', async ({ auth, view }) => {
+  .get('/', async ({ auth, session, view }) => {
+    // Shared (not passed) so the layout's @rowndHub() sees it
+    if (session.flashMessages.get('rowndHubSignOut') === true) view.share({ rowndHubSignOut: true })
     const signedIn = await auth.use('rownd').check()
     return view.render('pages/home', { user: signedIn ? auth.use('rownd').user : null })
   })
@@ -47,12 +48,15 @@ router
   .as('api.me')
 
 /**
- * The stand-in Hub the demo loads when it runs against the Rownd emulator
- * (bin/demo.ts). With real Rownd the page loads Rownd's Hub instead.
+ * The app's own logout: ends the session on the server, then tells the Hub
+ * on the next page to sign out too (`rowndHubSignOut`, read by @rowndHub()).
+ * Without that, the Hub would sign the session back in on the next page load
+ * with the token it still holds.
  */
-const standInHub = new URL('../public/stand_in_hub.js', import.meta.url)
-router.get('/stand_in_hub.js', async ({ response }) => {
-  response.header('content-type', 'text/javascript; charset=utf-8')
-  response.header('cache-control', 'no-cache')
-  return readFile(standInHub, 'utf8')
-})
+router
+  .post('/logout', async ({ auth, session, response }) => {
+    await auth.use('rownd').logout()
+    session.flash('rowndHubSignOut', true)
+    return response.redirect('/')
+  })
+  .as('logout')

@@ -87,9 +87,15 @@ export interface MintTokenOptions {
   foreignKey?: boolean
   /** Default: the user's auth level ('verified' unless created otherwise) */
   authLevel?: RowndAuthLevel
-  /** Default: authLevel === 'verified' */
+  /**
+   * Default, as Rownd mints them: true for verified, instant and guest
+   * tokens, false for unverified ones
+   */
   isVerifiedUser?: boolean
-  /** Default: authLevel === 'guest' */
+  /**
+   * Default, as Rownd mints them: `true` on guest tokens, and the claim
+   * absent on every other token. `false` writes the claim as false.
+   */
   isAnonymous?: boolean
   /** Extra or overriding claims, `undefined` deletes a claim */
   claims?: Record<string, unknown>
@@ -516,8 +522,8 @@ export class RowndEmulator {
       userId: user.userId,
       sub: options.sub ?? user.sub ?? user.userId,
       authLevel,
-      isVerifiedUser: options.isVerifiedUser ?? authLevel === 'verified',
-      isAnonymous: options.isAnonymous ?? authLevel === 'guest',
+      isVerifiedUser: options.isVerifiedUser ?? authLevel !== 'unverified',
+      isAnonymous: options.isAnonymous ?? (authLevel === 'guest' ? true : undefined),
       issuedAt,
       expiresAt,
     })
