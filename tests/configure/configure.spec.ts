@@ -21,6 +21,7 @@ const CONFIG_OPTIONS = [
   'loginPath',
   'hub',
   'scriptUrl',
+  'baseUrl',
   'cache',
   'keysRefreshInterval',
   'keysMaxStale',
