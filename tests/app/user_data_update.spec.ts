@@ -110,14 +110,14 @@ test.group(`the Hub's user data update (${dbKind()})`, (group) => {
     const jar = new CookieJar()
     const { token: csrf } = await (await jar.fetch(`${app.url}/csrf/token`)).json()
     const path = rowndRoutePaths('/csrf/rownd')
-    const signedIn = await signIn(
+    const opened = await signIn(
       jar,
       app.url,
       await emulator.mintToken({ userId: user.userId }),
       path.sessionAuthenticate,
       { 'X-CSRF-TOKEN': csrf }
     )
-    assert.equal(signedIn.status, 200)
+    assert.equal(opened.status, 200)
     emulator.updateUser(user.userId, { first_name: 'New' })
 
     const refused = await hubUpdate(jar, app, {}, { path: path.userDataUpdate })
