@@ -148,7 +148,7 @@ export class WebhookSender {
   async sendPayload(
     payload: unknown,
     options: { headers?: Record<string, string>; url?: string; method?: string } = {}
-  ) {
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     const target = this.#requireTarget()
     const response = await fetch(options.url ?? target.url, {
       method: options.method ?? target.method ?? 'POST',
@@ -156,7 +156,11 @@ export class WebhookSender {
       body: typeof payload === 'string' ? payload : JSON.stringify(payload),
       signal: AbortSignal.timeout(10_000),
     })
-    return { status: response.status, headers: response.headers, body: await response.text() }
+    return {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      body: await response.text(),
+    }
   }
 
   /** Resolves once every delivery under way was answered */
