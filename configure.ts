@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type Configure from '@adonisjs/core/commands/configure'
 import { stubsRoot } from './stubs/main.ts'
 import { addGuard, GUARD_IMPORT, guardEntry } from './src/configure/auth_config.ts'
@@ -11,6 +12,8 @@ import {
 import { writeMigrations } from './src/configure/migrations.ts'
 import { type ConfigureOptions, readOptions } from './src/configure/options.ts'
 import { addHubToLayout } from './src/configure/views.ts'
+import { addWebhookToCsrfExceptions } from './src/configure/shield.ts'
+import { rowndRoutePaths } from './src/http/routes.ts'
 
 /** Provider, middleware and preload paths written into the host app */
 const PROVIDER = 'rownd-adonis/rownd_provider'
@@ -29,6 +32,8 @@ type Codemods = Awaited<ReturnType<Configure['createCodemods']>>
  * - `--table=<name>`: the users table (default `users`)
  * - `--create-table`: write a migration creating the table
  * - `--nullable-email`: also make the table's email nullable (phone-only users)
+ * - `--webhooks`: the webhook route Rownd's connector calls (a secret in
+ *   `.env`, the route's CSRF exception, the routes preload in API-only apps)
  * - `--app-key`, `--app-secret`, `--api-url`: values written to `.env`
  * - `--force`: overwrite files this command writes
  *
@@ -51,10 +56,11 @@ export async function configure(command: Configure) {
   const done: string[] = []
   const todo: string[] = []
 
-  await registerProviderAndRoutes(codemods, facts, done)
+  await registerProviderAndRoutes(codemods, facts, options, done)
   await writeConfig(command, codemods, facts, done, todo)
   await writeEnv(command, codemods, options, done, todo)
   const authMiddlewareGuard = await wireMiddleware(command, codemods, facts, done, todo)
+  if (options.webhooks) await wireWebhooks(command, codemods, done, todo)
 
   const migrationsBefore = done.length
   if (facts.hasLucid) {
@@ -78,23 +84,69 @@ export async function configure(command: Configure) {
   await summarize(command, facts, { wroteMigrations, authMiddlewareGuard }, done, todo)
 }
 
-/** Provider, ace commands, and the session routes as a preload (apps with sessions) */
-async function registerProviderAndRoutes(codemods: Codemods, facts: AppFacts, done: string[]) {
+/**
+ * Provider, ace commands, and the routes as a preload: the session routes
+ * (apps with sessions) and the webhook route (with --webhooks, API-only
+ * apps included)
+ */
+async function registerProviderAndRoutes(
+  codemods: Codemods,
+  facts: AppFacts,
+  options: ConfigureOptions,
+  done: string[]
+) {
+  const withRoutes = facts.hasSession || options.webhooks
   await codemods.updateRcFile((rcFile) => {
     rcFile.addProvider(PROVIDER)
     rcFile.addCommand(COMMANDS)
-    if (facts.hasSession) rcFile.addPreloadFile(PRELOAD)
+    if (withRoutes) rcFile.addPreloadFile(PRELOAD)
   })
   if (!facts.rcFile.includes(`'${PROVIDER}'`)) done.push(`provider ${PROVIDER} in adonisrc.ts`)
   if (!facts.rcFile.includes(`'${COMMANDS}'`)) done.push(`commands ${COMMANDS} in adonisrc.ts`)
-  if (facts.hasSession && !facts.rcFile.includes(`'${PRELOAD}'`)) {
+  if (withRoutes && !facts.rcFile.includes(`'${PRELOAD}'`)) {
     done.push(`preload ${PRELOAD} in adonisrc.ts`)
   }
-  if (facts.hasSession) {
-    const routes = await codemods.makeUsingStub(stubsRoot, 'start/rownd.stub', {})
-    if (routes.status !== 'skipped')
-      done.push('start/rownd.ts (POST /rownd/session_authenticate, /rownd/session_sign_out)')
+  if (withRoutes) {
+    const routes = await codemods.makeUsingStub(stubsRoot, 'start/rownd.stub', {
+      session: facts.hasSession,
+    })
+    if (routes.status !== 'skipped') {
+      done.push(
+        facts.hasSession
+          ? 'start/rownd.ts (POST /rownd/session_authenticate, /rownd/session_sign_out, /rownd/user_data_update)'
+          : 'start/rownd.ts (the webhook route, no session routes)'
+      )
+    }
   }
+}
+
+/**
+ * The webhook route's CSRF exception in config/shield.ts (Rownd's
+ * deliveries carry no CSRF token), and what to set in Rownd's dashboard
+ */
+async function wireWebhooks(
+  command: Configure,
+  codemods: Codemods,
+  done: string[],
+  todo: string[]
+) {
+  const config = (await readOptional(command.app.configPath('rownd.ts'))) ?? ''
+  // A routePrefix set (not commented out) in config/rownd.ts moves every route
+  const prefix = /^[ \t]*routePrefix\s*:\s*['"]([^'"]+)['"]/m.exec(config)?.[1] ?? '/rownd'
+  const pattern = rowndRoutePaths(prefix).webhook
+  const shield = await addWebhookToCsrfExceptions(command, codemods, pattern)
+  if (shield === 'added') {
+    command.logger.action('update config/shield.ts file').succeeded()
+    done.push(`'${pattern}' in csrf.exceptRoutes of config/shield.ts`)
+  } else if (shield === 'manual') {
+    todo.push(
+      `Exempt the webhook route from CSRF in config/shield.ts: add '${pattern}' to csrf.exceptRoutes (or return true for that route pattern if exceptRoutes is a function)`
+    )
+  }
+  const path = pattern.replace('/:secret?', '')
+  todo.push(
+    `In Rownd's dashboard: Integrations > Connector catalog > Generic webhook, method POST, URL https://<your app>${path}/<the ROWND_WEBHOOK_SECRET value of .env>; then attach the connection to your application. Set ROWND_WEBHOOK_SECRET in your servers' environment too`
+  )
 }
 
 /** config/rownd.ts, wired to the app's session guard when there is one */
@@ -141,6 +193,8 @@ async function writeEnv(
     ROWND_APP_KEY: options.appKey ?? '',
     ROWND_APP_SECRET: options.appSecret ?? '',
     ROWND_API_URL: options.apiUrl ?? DEFAULT_API_URL,
+    // 43 URL-safe characters: it ends the webhook URL
+    ...(options.webhooks ? { ROWND_WEBHOOK_SECRET: randomBytes(32).toString('base64url') } : {}),
   }
   const given: Record<string, string | undefined> = {
     ROWND_APP_KEY: options.appKey,
@@ -154,9 +208,13 @@ async function writeEnv(
     envFile !== undefined ||
     (await readOptional(command.app.makePath('.env.example'))) !== undefined
   if (!hasEnvFile) {
-    todo.push('Create a .env file with ROWND_APP_KEY, ROWND_APP_SECRET and ROWND_API_URL')
+    todo.push(
+      `Create a .env file with ROWND_APP_KEY, ROWND_APP_SECRET and ROWND_API_URL${options.webhooks ? ', and ROWND_WEBHOOK_SECRET (at least 16 letters, digits, - or _)' : ''}`
+    )
   } else if (Object.keys(variables).length) {
-    await codemods.defineEnvVariables(variables, { omitFromExample: ['ROWND_APP_SECRET'] })
+    await codemods.defineEnvVariables(variables, {
+      omitFromExample: ['ROWND_APP_SECRET', 'ROWND_WEBHOOK_SECRET'],
+    })
     done.push(`${Object.keys(variables).join(', ')} in .env`)
   }
   await codemods.defineEnvValidations({
@@ -167,6 +225,8 @@ async function writeEnv(
       ROWND_APP_KEY: 'Env.schema.string.optional()',
       ROWND_APP_SECRET: 'Env.schema.string.optional()',
       ROWND_API_URL: `Env.schema.string.optional({ format: 'url', tld: false })`,
+      // The webhook route exists only when it is set
+      ...(options.webhooks ? { ROWND_WEBHOOK_SECRET: 'Env.schema.string.optional()' } : {}),
     },
   })
 }

@@ -1,5 +1,10 @@
 import string from '@adonisjs/core/helpers/string'
-import type { Duration, ResolvedRowndConfig, RowndConfigInput } from './types.ts'
+import type {
+  Duration,
+  ResolvedRowndConfig,
+  RowndConfigInput,
+  RowndWebhooksConfigInput,
+} from './types.ts'
 
 export const ROWND_API_URL = 'https://api.rownd.io'
 export const ROWND_HUB_BASE_URL = 'https://hub.rownd.io'
@@ -34,13 +39,55 @@ export function toMs(value: Duration | undefined, fallback: Duration): number {
   return parsed
 }
 
+/** Header names as Node lowercases them; a valid HTTP token */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
+
+/** Webhook settings, checked at boot: a weak or unusable secret is a config error */
+function resolveWebhooks(input: RowndWebhooksConfigInput = {}): ResolvedRowndConfig['webhooks'] {
+  const secret = input.secret ?? process.env.ROWND_WEBHOOK_SECRET ?? ''
+  const auth = input.auth ?? 'path'
+  if (auth !== 'path' && auth !== 'header') {
+    throw new TypeError(`rownd-adonis: webhooks.auth must be 'path' or 'header'`)
+  }
+  const header = (input.header ?? 'x-rownd-webhook-secret').toLowerCase()
+  if (!HEADER_NAME.test(header)) {
+    throw new TypeError(`rownd-adonis: webhooks.header is not a valid header name`)
+  }
+  // Never echo the secret itself in these messages
+  if (secret !== '') {
+    if (secret.length < 16) {
+      throw new TypeError('rownd-adonis: the webhook secret must be at least 16 characters')
+    }
+    if (auth === 'path' && !/^[A-Za-z0-9._~-]+$/.test(secret)) {
+      throw new TypeError(
+        'rownd-adonis: a webhook secret sent in the URL path may hold letters, digits and -._~ only'
+      )
+    }
+  }
+  const maxBodySize =
+    typeof input.maxBodySize === 'number'
+      ? input.maxBodySize
+      : string.bytes.parse(input.maxBodySize ?? '64kb')
+  if (typeof maxBodySize !== 'number' || !Number.isFinite(maxBodySize) || maxBodySize <= 0) {
+    throw new TypeError(`rownd-adonis: invalid webhooks.maxBodySize "${String(input.maxBodySize)}"`)
+  }
+  const policy = input.onUserDeleted ?? 'detach'
+  if (typeof policy !== 'function' && !['delete', 'detach', 'keep'].includes(policy)) {
+    throw new TypeError(
+      `rownd-adonis: webhooks.onUserDeleted must be 'delete', 'detach', 'keep' or a function`
+    )
+  }
+  return { secret, auth, header, maxBodySize, onUserDeleted: policy }
+}
+
 function trimSlash(url: string) {
   return url.replace(/\/+$/, '')
 }
 
 /**
  * Defines the Rownd config (`config/rownd.ts`). Missing values fall back to
- * the `ROWND_APP_KEY`, `ROWND_APP_SECRET` and `ROWND_API_URL` env vars,
+ * the `ROWND_APP_KEY`, `ROWND_APP_SECRET`, `ROWND_API_URL` and
+ * `ROWND_WEBHOOK_SECRET` env vars,
  * then to the documented defaults. Credentials are checked when the client
  * is first used, so `node ace` commands work without them.
  */
@@ -77,6 +124,7 @@ export function defineConfig(config: RowndConfigInput = {}): ResolvedRowndConfig
             connection: config.revocations?.connection,
             recheckInterval: toMs(config.revocations?.recheckInterval, '5m'),
           },
+    webhooks: resolveWebhooks(config.webhooks),
     cache: {
       keysRefreshInterval: toMs(cache.keysRefreshInterval, '1h'),
       keysMaxStale: toMs(cache.keysMaxStale, '24h'),

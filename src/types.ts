@@ -59,6 +59,59 @@ export interface RowndConfigInput {
   accept?: RowndAcceptConfigInput
   /** Sign-outs that survive restarts: where they are persisted */
   revocations?: RowndRevocationsConfigInput | false
+  /** Rownd's webhook connector (Generic webhook) calling the app when users change */
+  webhooks?: RowndWebhooksConfigInput
+}
+
+/**
+ * What happens to the local row of a user deleted in Rownd, once their
+ * sessions and tokens are revoked:
+ * - `'detach'`: the Rownd id column is cleared; the row and its data stay
+ *   (a later Rownd account with the same verified email links to it again);
+ * - `'delete'`: the row is deleted;
+ * - `'keep'`: nothing is changed;
+ * - a function, run with the row: do what the app needs (soft delete, anonymize).
+ */
+export type RowndUserDeletedPolicy =
+  | 'delete'
+  | 'detach'
+  | 'keep'
+  | ((user: any, context: RowndUserDeletedContext) => void | Promise<void>)
+
+export interface RowndUserDeletedContext {
+  /** The Rownd user id Rownd no longer knows */
+  rowndUserId: string
+  /** What noticed it: a webhook delivery, the Hub's data update call, or `rownd:sync` */
+  source: RowndSyncSource
+}
+
+/** Where a change from Rownd came from */
+export type RowndSyncSource = 'webhook' | 'hub' | 'sync'
+
+export interface RowndWebhooksConfigInput {
+  /**
+   * The shared secret of the webhook URL. The webhook route is registered
+   * only when it is set. At least 16 characters; in `'path'` mode letters,
+   * digits and `-._~` only. Default: the `ROWND_WEBHOOK_SECRET` env var
+   */
+  secret?: string
+  /**
+   * Where deliveries carry the secret. `'path'` (default): as the last path
+   * segment (`/rownd/webhooks/<secret>`), the only place Rownd's dashboard
+   * can put it (it sets just the URL and the HTTP method); a wrong one gets
+   * 404. `'header'`: in the `header` header (e.g. added by a relay); a
+   * wrong or missing one gets 401
+   */
+  auth?: 'path' | 'header'
+  /** Header carrying the secret in `'header'` mode. Default `'x-rownd-webhook-secret'` */
+  header?: string
+  /** Largest body accepted, in bytes or as `'64kb'`. Default `'64kb'` */
+  maxBodySize?: number | string
+  /**
+   * What happens to the row of a user deleted in Rownd (noticed by a
+   * delivery or by the Hub's data update call). Default `'detach'`
+   */
+  onUserDeleted?: RowndUserDeletedPolicy
 }
 
 /**
@@ -193,6 +246,14 @@ export interface ResolvedRowndConfig {
         recheckInterval: number
       }
     | false
+  webhooks: {
+    /** Empty when webhooks are off */
+    secret: string
+    auth: 'path' | 'header'
+    header: string
+    maxBodySize: number
+    onUserDeleted: RowndUserDeletedPolicy
+  }
   cache: {
     keysRefreshInterval: number
     keysMaxStale: number

@@ -197,22 +197,27 @@ export class RowndClient {
 
   /**
    * The user's Rownd profile, cached for `cache.profileTtl`; concurrent
-   * callers for one user share one fetch. `{ fresh: true }` skips the cache.
+   * callers for one user share one fetch. `{ fresh: true }` skips the cache
+   * and any fetch already under way (it may have started before the change
+   * the caller heard about); later callers share the fresh one.
    */
   async getProfile(userId: string, options: { fresh?: boolean } = {}): Promise<RowndProfile> {
     if (!options.fresh) {
       const cached = this.#profiles.get(userId)
       if (cached) return cached
+      const inflight = this.#profileFetches.get(userId)
+      if (inflight) return inflight
     }
-    const inflight = this.#profileFetches.get(userId)
-    if (inflight) return inflight
-    const fetch = this.users
+    const fetch: Promise<RowndProfile> = this.users
       .get(userId)
       .then((profile) => {
-        this.#profiles.set(userId, profile)
+        // An older fetch finishing after a fresh one must not cache its stale answer
+        if (this.#profileFetches.get(userId) === fetch) this.#profiles.set(userId, profile)
         return profile
       })
-      .finally(() => this.#profileFetches.delete(userId))
+      .finally(() => {
+        if (this.#profileFetches.get(userId) === fetch) this.#profileFetches.delete(userId)
+      })
     this.#profileFetches.set(userId, fetch)
     return fetch
   }

@@ -8,6 +8,8 @@ export interface ConfigureOptions {
   force: boolean
   /** Also write a migration making the users table's email nullable (phone-only users) */
   nullableEmail: boolean
+  /** Set up the webhook route: a secret in .env, CSRF exception, routes in API-only apps */
+  webhooks: boolean
   appKey?: string
   appSecret?: string
   apiUrl?: string
@@ -38,6 +40,7 @@ export function readOptions(command: Configure): ConfigureOptions {
     createTable: booleanFlag(flags, 'create-table'),
     force: command.force === true || booleanFlag(flags, 'force'),
     nullableEmail: booleanFlag(flags, 'nullable-email'),
+    webhooks: booleanFlag(flags, 'webhooks'),
     appKey: stringFlag(flags, 'app-key'),
     appSecret: stringFlag(flags, 'app-secret'),
     apiUrl: stringFlag(flags, 'api-url'),

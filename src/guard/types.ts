@@ -1,7 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { Exception } from '@adonisjs/core/exceptions'
 import type { symbols } from '@adonisjs/auth'
-import type { RowndProfile, RowndToken } from '../types.ts'
+import type { RowndProfile, RowndSyncSource, RowndToken } from '../types.ts'
 
 /** What the guard keeps in the session after a Rownd sign-in */
 export interface RowndSessionPayload {
@@ -49,10 +49,24 @@ export interface RowndUserProviderContract<RealUser> {
   getId(user: RealUser): string | number
   /** Rownd user id stored on a user, if linked */
   getRowndUserId(user: RealUser): string | null | undefined
-  /** Writes the mapped profile fields (called on session sign-in and user switch) */
-  syncProfile?(user: RealUser, profile: RowndProfile, token: RowndToken): Promise<void>
+  /**
+   * Writes the mapped profile fields (called on session sign-in and user
+   * switch with the sign-in's token, and without one for webhook
+   * deliveries, the Hub's data update call and `rownd:sync`). May return
+   * the names of the attributes it changed.
+   */
+  syncProfile?(user: RealUser, profile: RowndProfile, token?: RowndToken): Promise<void | string[]>
   /** Drops any cached identity of this Rownd user */
   forget?(rowndUserId: string): void
+  /**
+   * The user linked to a Rownd id, read from the store (webhooks and the
+   * Hub's data update call need it)
+   */
+  findByRowndUserId?(rowndUserId: string): Promise<RealUser | null>
+  /** Deletes a user (`webhooks.onUserDeleted: 'delete'`) */
+  deleteUser?(user: RealUser): Promise<void>
+  /** Clears a user's Rownd id (`webhooks.onUserDeleted: 'detach'`) */
+  detachUser?(user: RealUser): Promise<void>
 }
 
 /** Events of the `rownd` guard and its user provider */
@@ -84,7 +98,43 @@ export type RowndGuardEvents<User> = {
     user: User | null
     sessionId: string
   }
+  /**
+   * A webhook delivery was authenticated and handled. `operation` is what
+   * the payload claims (a hint: Rownd's users API was read again);
+   * `outcome` is what that read led to.
+   */
+  'rownd_auth:webhook_received': {
+    operation: string
+    rowndUserId: string
+    outcome: RowndReconcileOutcome
+  }
+  /** Mapped fields of a row were brought in line with Rownd */
+  'rownd_auth:user_synced': {
+    user: User
+    rowndUserId: string
+    /** Attribute names written */
+    changed: string[]
+    source: RowndSyncSource
+  }
+  /**
+   * Rownd no longer knows this user: their sessions and tokens were
+   * revoked everywhere, then `policy` was applied to the row
+   */
+  'rownd_auth:user_deleted': {
+    user: User
+    rowndUserId: string
+    policy: 'delete' | 'detach' | 'keep' | 'custom'
+    source: RowndSyncSource
+  }
 }
+
+/**
+ * What reading a user again from Rownd led to: mapped fields written
+ * (`synced`), nothing to write (`unchanged`), the user is gone in Rownd
+ * and their row was handled (`deleted`), or no local row is linked to
+ * this Rownd user (`unknown`, nothing done)
+ */
+export type RowndReconcileOutcome = 'synced' | 'unchanged' | 'deleted' | 'unknown'
 
 export interface RowndGuardOptions {
   /**

@@ -14,7 +14,7 @@ import { HUB_SIGN_OUT_KEY, isRowndPayload, pendingHubSignOut, sessionOf } from '
 
 type AnyRowndGuard = RowndGuard<RowndUserProviderContract<unknown>>
 
-function guardOf(ctx: HttpContext, guardName: string): AnyRowndGuard {
+export function guardOf(ctx: HttpContext, guardName: string): AnyRowndGuard {
   const auth = (ctx as HttpContext & { auth?: { use(name: string): unknown } }).auth
   if (!auth)
     throw new RuntimeException('rownd-adonis: register the @adonisjs/auth initialize middleware')
@@ -80,7 +80,7 @@ function proxiedHosts(ctx: HttpContext): string[] {
  * cross-site page can post without a CORS preflight (forms, text/plain)
  * gets 415, with or without shield.
  */
-function assertJsonOrEmpty(ctx: HttpContext, appUrl: string | undefined) {
+export function assertJsonOrEmpty(ctx: HttpContext, appUrl: string | undefined) {
   assertSameOrigin(ctx, appUrl)
   const contentType = ctx.request.header('content-type')
   const hasBody =

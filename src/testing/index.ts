@@ -19,6 +19,13 @@ export { type RowndEmulatorUser, type CreateUserInput } from './emulator/users.t
 export { type RowndSignOut, type IssuedSession } from './emulator/sessions.ts'
 export { type RowndMagicLink } from './emulator/magic_links.ts'
 export {
+  WebhookSender,
+  webhookPayload,
+  type RowndWebhookDelivery,
+  type RowndWebhookOperation,
+  type RowndWebhookTarget,
+} from './emulator/webhooks.ts'
+export {
   ROWND_CLAIMS,
   createKid,
   generateSigningKey,

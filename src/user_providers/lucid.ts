@@ -34,11 +34,14 @@ export interface RowndLucidUserProviderOptions<Model extends LucidModel> {
   /** Create a user on first sign-in. Default true */
   create?: boolean
   /**
-   * Attributes written on creation and synced on session sign-in. Default:
-   * the email Rownd verified (never an unverified one), first/last name or
-   * full name, where the model has such columns.
+   * Attributes written on creation and synced on session sign-in, webhook
+   * deliveries, the Hub's data update call and `rownd:sync`. Default: the
+   * email Rownd verified (never an unverified one), first/last name or full
+   * name, where the model has such columns. `token` is the sign-in's token,
+   * undefined when no sign-in is involved (webhooks, the Hub's data update,
+   * `rownd:sync`).
    */
-  mapProfile?: (profile: RowndProfile, token: RowndToken) => Record<string, unknown>
+  mapProfile?: (profile: RowndProfile, token?: RowndToken) => Record<string, unknown>
   /**
    * Model attribute holding a password hash. Rows Rownd creates get an
    * unusable one (the hash of random bytes nobody knows, like Django's
@@ -55,6 +58,15 @@ export interface RowndLucidUserProviderOptions<Model extends LucidModel> {
    */
   identityCache?: { ttl?: Duration; maxEntries?: number } | false
 }
+
+/** What `planForProfile` found: the dry run of `rownd:sync` */
+export type RowndProfilePlan<User> =
+  | { action: 'existing'; user: User }
+  | { action: 'link'; user: User }
+  | { action: 'create'; attributes: Record<string, unknown> }
+  | { action: 'conflict' }
+  | { action: 'not_found' }
+  | { action: 'incomplete'; column: string }
 
 /** What hashes a password: the app's `hash` service */
 export interface PasswordHasher {
@@ -96,6 +108,8 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   #hasher?: PasswordHasher
   #pending = new Map<string, Promise<RowndUserLookup<InstanceType<Model>>>>()
   #identities?: LRUCache<string, InstanceType<Model>>
+  /** The table's column definitions, read once (dry runs of `rownd:sync`) */
+  #columnsInfo?: Promise<Record<string, { nullable?: boolean; defaultValue?: unknown }>>
   readonly rowndIdColumn: string
   readonly emailColumn: string
 
@@ -180,11 +194,141 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     // Concurrent first requests of one user in this process share one attempt
     const pending = this.#pending.get(token.userId)
     if (pending) return pending
-    const attempt = this.#resolve(token, context).finally(() => this.#pending.delete(token.userId))
+    const attempt = this.#resolve(token.userId, context, token).finally(() =>
+      this.#pending.delete(token.userId)
+    )
     this.#pending.set(token.userId, attempt)
     const result = await attempt
     this.#identities?.set(token.userId, result.user)
     return result
+  }
+
+  /**
+   * Finds, links or creates the row of a Rownd user from a profile read
+   * from Rownd's users API, with the rules of sign-in (no token involved):
+   * the Rownd id, else a row whose email Rownd verified, else a new row.
+   * Throws as sign-in does: `E_ROWND_ACCOUNT_CONFLICT`,
+   * `E_ROWND_USER_NOT_FOUND` (`create: false`), `E_ROWND_PROFILE_INCOMPLETE`.
+   * Used by `node ace rownd:sync`.
+   */
+  async findOrCreateForProfile(
+    rowndUserId: string,
+    profile: RowndProfile,
+    context: { guardName?: string } = {}
+  ): Promise<RowndUserLookup<InstanceType<Model>>> {
+    const pending = this.#pending.get(rowndUserId)
+    if (pending) return pending
+    const lookup: RowndLookupContext = {
+      guardName: context.guardName,
+      profile: async () => profile,
+    }
+    const attempt = this.#resolve(rowndUserId, lookup).finally(() =>
+      this.#pending.delete(rowndUserId)
+    )
+    this.#pending.set(rowndUserId, attempt)
+    return attempt
+  }
+
+  /**
+   * What `findOrCreateForProfile` would do, without writing anything (the
+   * dry run of `rownd:sync`). A row the database would refuse for an empty
+   * NOT NULL column is reported as `incomplete`, read from the table's
+   * column definitions.
+   */
+  async planForProfile(
+    rowndUserId: string,
+    profile: RowndProfile
+  ): Promise<RowndProfilePlan<InstanceType<Model>>> {
+    const model = await this.getModel()
+    const existing = await this.#findByRowndId(model, rowndUserId)
+    if (existing) return { action: 'existing', user: existing }
+
+    const linkEnabled = this.#options.link !== false && model.$hasColumn(this.emailColumn)
+    const email = profileEmail(profile)
+    if (linkEnabled && email) {
+      const lowered = email.toLowerCase()
+      const match = await this.#findByEmail(model, lowered)
+      if (match) {
+        if (this.getRowndUserId(match) === rowndUserId) return { action: 'existing', user: match }
+        if (verifiedEmail(profile) !== lowered || this.getRowndUserId(match)) {
+          return { action: 'conflict' }
+        }
+        return { action: 'link', user: match }
+      }
+    }
+    if (this.#options.create === false) return { action: 'not_found' }
+
+    const attributes: Record<string, unknown> = {
+      ...this.mapProfile(model, profile),
+      [this.rowndIdColumn]: rowndUserId,
+    }
+    const mappedEmail = attributes[this.emailColumn]
+    if (typeof mappedEmail === 'string' && model.$hasColumn(this.emailColumn)) {
+      if (await this.#findByEmail(model, mappedEmail)) return { action: 'conflict' }
+    }
+    const missing = await this.#missingRequiredColumn(model, attributes)
+    if (missing !== undefined) return { action: 'incomplete', column: missing }
+    return { action: 'create', attributes }
+  }
+
+  /**
+   * The first NOT NULL column without a default that a new row with these
+   * attributes would leave empty, read from the table's definition
+   */
+  async #missingRequiredColumn(
+    model: Model,
+    attributes: Record<string, unknown>
+  ): Promise<string | undefined> {
+    this.#columnsInfo ??= model.query().client.columnsInfo(model.table) as Promise<
+      Record<string, { nullable?: boolean; defaultValue?: unknown }>
+    >
+    const columns = await this.#columnsInfo
+    const filled = new Set<string>([this.#column(model, model.primaryKey)])
+    for (const [attribute, value] of Object.entries(attributes)) {
+      if (value !== undefined && value !== null) filled.add(this.#column(model, attribute))
+    }
+    const password = this.#passwordColumn(model)
+    if (password) filled.add(this.#column(model, password))
+    for (const [attribute, definition] of model.$columnsDefinitions) {
+      if (definition.meta?.autoCreate) filled.add(this.#column(model, attribute))
+    }
+    for (const [name, info] of Object.entries(columns)) {
+      if (filled.has(name) || info.nullable !== false) continue
+      if (info.defaultValue !== null && info.defaultValue !== undefined) continue
+      return name
+    }
+    return undefined
+  }
+
+  /** The row linked to a Rownd user id, if any (reads the database, never the cache) */
+  async findByRowndUserId(rowndUserId: string): Promise<InstanceType<Model> | null> {
+    return this.#findByRowndId(await this.getModel(), rowndUserId)
+  }
+
+  /** Deletes a row (a user deleted in Rownd, `onUserDeleted: 'delete'`) */
+  async deleteUser(user: InstanceType<Model>) {
+    const rowndUserId = this.getRowndUserId(user)
+    await (user as LucidRow).delete()
+    if (rowndUserId) this.forget(rowndUserId)
+  }
+
+  /**
+   * Clears the Rownd id of a row (a user deleted in Rownd, `onUserDeleted:
+   * 'detach'`). Conditional: a row linked to another Rownd user meanwhile
+   * is left alone.
+   */
+  async detachUser(user: InstanceType<Model>) {
+    const model = await this.getModel()
+    const rowndUserId = this.getRowndUserId(user)
+    if (!rowndUserId) return
+    const idColumn = this.#column(model, this.rowndIdColumn)
+    await model
+      .query()
+      .where(this.#column(model, model.primaryKey), this.getId(user))
+      .where(idColumn, rowndUserId)
+      .update({ [idColumn]: null })
+    ;(user as LucidRow & Record<string, unknown>)[this.rowndIdColumn] = null
+    this.forget(rowndUserId)
   }
 
   async #findByRowndId(model: Model, rowndUserId: string) {
@@ -207,11 +351,12 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   }
 
   async #resolve(
-    token: RowndToken,
-    context: RowndLookupContext
+    rowndUserId: string,
+    context: RowndLookupContext,
+    token?: RowndToken
   ): Promise<RowndUserLookup<InstanceType<Model>>> {
     const model = await this.getModel()
-    const existing = await this.#findByRowndId(model, token.userId)
+    const existing = await this.#findByRowndId(model, rowndUserId)
     if (existing) return { user: existing, created: false, linked: false }
 
     // Everything below needs the profile; if it cannot be fetched, nothing is written
@@ -220,12 +365,12 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     const linkEnabled = this.#options.link !== false && model.$hasColumn(this.emailColumn)
     const email = profileEmail(profile)
     if (linkEnabled && email) {
-      const linked = await this.#link(model, token, profile, email, context)
+      const linked = await this.#link(model, rowndUserId, profile, email, context)
       if (linked) return linked
     }
 
     if (this.#options.create === false) throw new E_ROWND_USER_NOT_FOUND()
-    return this.#create(model, token, profile, context)
+    return this.#create(model, rowndUserId, profile, context, token)
   }
 
   /** The profile; a user Rownd no longer knows (deleted) is a 401, not a 502 */
@@ -246,7 +391,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
    */
   async #link(
     model: Model,
-    token: RowndToken,
+    rowndUserId: string,
     profile: RowndProfile,
     email: string,
     context: RowndLookupContext
@@ -256,7 +401,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     const match = await this.#findByEmail(model, lowered)
     if (!match) return undefined
     // Another process linked or created this user since our lookup by Rownd id
-    if (this.getRowndUserId(match) === token.userId) {
+    if (this.getRowndUserId(match) === rowndUserId) {
       return { user: match, created: false, linked: false }
     }
 
@@ -270,16 +415,16 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       .query()
       .where(primaryKey, this.getId(match))
       .whereNull(idColumn)
-      .update({ [idColumn]: token.userId })
+      .update({ [idColumn]: rowndUserId })
     const count = Array.isArray(updated) ? Number(updated[0] ?? 0) : Number(updated)
-    const user = await this.#findByRowndId(model, token.userId)
+    const user = await this.#findByRowndId(model, rowndUserId)
     if (!user) throw new E_ROWND_ACCOUNT_CONFLICT()
     if (count > 0) {
       debug('linked an existing user by verified email')
       this.#emitter?.emit('rownd_auth:user_linked', {
         guardName: context.guardName,
         user,
-        rowndUserId: token.userId,
+        rowndUserId,
       })
       return { user, created: false, linked: true }
     }
@@ -288,13 +433,14 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
 
   async #create(
     model: Model,
-    token: RowndToken,
+    rowndUserId: string,
     profile: RowndProfile,
-    context: RowndLookupContext
+    context: RowndLookupContext,
+    token?: RowndToken
   ): Promise<RowndUserLookup<InstanceType<Model>>> {
     const attributes: Record<string, unknown> = {
       ...this.mapProfile(model, profile, token),
-      [this.rowndIdColumn]: token.userId,
+      [this.rowndIdColumn]: rowndUserId,
     }
     const passwordColumn = this.#passwordColumn(model)
     if (passwordColumn && attributes[passwordColumn] === undefined) {
@@ -307,7 +453,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     const email = attributes[this.emailColumn]
     if (typeof email === 'string' && model.$hasColumn(this.emailColumn)) {
       const match = await this.#findByEmail(model, email)
-      if (match && this.getRowndUserId(match) === token.userId) {
+      if (match && this.getRowndUserId(match) === rowndUserId) {
         return { user: match, created: false, linked: false }
       }
       if (match) throw new E_ROWND_ACCOUNT_CONFLICT()
@@ -318,7 +464,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       this.#emitter?.emit('rownd_auth:user_created', {
         guardName: context.guardName,
         user,
-        rowndUserId: token.userId,
+        rowndUserId,
       })
       return { user, created: true, linked: false }
     } catch (error) {
@@ -326,7 +472,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       if (column !== undefined) throw this.#incomplete(column)
       if (!isUniqueViolation(error)) throw error
       // Another process created it first: use that row
-      const user = await this.#findByRowndId(model, token.userId)
+      const user = await this.#findByRowndId(model, rowndUserId)
       if (user) return { user, created: false, linked: false }
       // The unique column that collided is not ours (e.g. email)
       throw new E_ROWND_ACCOUNT_CONFLICT()
@@ -372,7 +518,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   }
 
   /** Attributes mapped from a profile (the configured function, or the default) */
-  mapProfile(model: Model, profile: RowndProfile, token: RowndToken): Record<string, unknown> {
+  mapProfile(model: Model, profile: RowndProfile, token?: RowndToken): Record<string, unknown> {
     if (this.#options.mapProfile) return this.#options.mapProfile(profile, token)
     const data = profile.data ?? {}
     const attributes: Record<string, unknown> = {}
@@ -396,26 +542,33 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     return attributes
   }
 
-  /** Writes mapped fields only, and only those that changed */
-  async syncProfile(user: InstanceType<Model>, profile: RowndProfile, token: RowndToken) {
+  /**
+   * Writes mapped fields only, and only those that changed. Returns the
+   * attributes written (empty when nothing changed). With `dryRun`, returns
+   * them without writing.
+   */
+  async syncProfile(
+    user: InstanceType<Model>,
+    profile: RowndProfile,
+    token?: RowndToken,
+    options: { dryRun?: boolean } = {}
+  ): Promise<string[]> {
     const model = await this.getModel()
     const attributes = { ...this.mapProfile(model, profile, token) }
     const row = user as LucidRow & Record<string, unknown>
-    let dirty = false
     const email = attributes[this.emailColumn]
     if (typeof email === 'string' && email !== row[this.emailColumn]) {
       // Never sync an email onto a second row, even where the index ignores case
       const owner = await this.#findByEmail(model, email)
       if (owner && this.getId(owner) !== this.getId(user)) delete attributes[this.emailColumn]
     }
+    const changed: string[] = []
     for (const [key, value] of Object.entries(attributes)) {
       if (key === this.rowndIdColumn || value === undefined) continue
-      if (row[key] !== value) {
-        row[key] = value
-        dirty = true
-      }
+      if (row[key] !== value) changed.push(key)
     }
-    if (!dirty) return
+    if (!changed.length || options.dryRun) return changed
+    for (const key of changed) row[key] = attributes[key]
     try {
       await row.save()
     } catch (error) {
@@ -423,6 +576,11 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       if (!isUniqueViolation(error)) throw error
       debug('profile sync skipped: unique collision')
       await row.refresh()
+      return []
     }
+    // A cached identity of this user holds the old values
+    const rowndUserId = this.getRowndUserId(user)
+    if (rowndUserId) this.forget(rowndUserId)
+    return changed
   }
 }

@@ -28,6 +28,7 @@ const earlier = () => Math.floor(Date.now() / 1000) - 30
  */
 const JSON_ACCEPT = { accept: 'application/json' }
 const WARN = 'shared cache store "redis"'
+const WEBHOOK_SECRET = 'cluster-webhook-secret-0123456789'
 
 /** A shared-store key of one Rownd app: `rownd:<app scope>:<name>` */
 const scoped = (name: string) =>
@@ -48,6 +49,7 @@ test.group('cluster | several instances, one Redis', (group) => {
         ROWND_CACHE_STORE: 'redis',
         REDIS_PORT: String(redis.port),
         SESSION_DRIVER: redisSessions ? 'redis' : undefined,
+        ROWND_WEBHOOK_SECRET: WEBHOOK_SECRET,
         ...rest.env,
       },
     }).then((app) => (apps[name] = app))
@@ -204,6 +206,52 @@ test.group('cluster | several instances, one Redis', (group) => {
     await new Promise((resolve) => setTimeout(resolve, 1100 - (Date.now() - t0)))
     const fresh = await emulator.mintToken({ userId: user.userId })
     assert.equal((await me(apps.B, { token: fresh })).status, 200)
+  }).timeout(30_000)
+
+  test("a Rownd delete delivered to A refuses the user's sessions and warm tokens on B and C within 1 s", async ({
+    assert,
+  }) => {
+    const user = emulator.createUser({ email: 'deleted.in.rownd@example.com' })
+    const token = await emulator.mintToken({ userId: user.userId, issuedAt: earlier() })
+    const jarA = new CookieJar()
+    const jarB = new CookieJar()
+    assert.equal((await signIn(jarA, apps.A.url, token)).status, 200)
+    assert.equal((await signIn(jarB, apps.B.url, token)).status, 200)
+    // Warm everywhere: the token verified and cached, the sessions read
+    for (const app of [apps.B, apps.C]) {
+      assert.equal((await me(app, { token })).status, 200)
+      assert.equal((await me(app, { cookie: jarA.header() })).status, 200)
+      assert.equal((await me(app, { cookie: jarB.header() })).status, 200)
+    }
+
+    // Rownd's connector points at one instance (A) behind the load balancer
+    emulator.webhooks.configure({ url: `${apps.A.url}/rownd/webhooks/${WEBHOOK_SECRET}` })
+    const t0 = Date.now()
+    emulator.deleteUser(user.userId)
+    const latencies = await Promise.all(
+      ['B', 'C'].flatMap((name) => [
+        untilRejected(apps[name], { token }, t0),
+        untilRejected(apps[name], { cookie: jarA.header() }, t0),
+        untilRejected(apps[name], { cookie: jarB.header() }, t0),
+      ])
+    )
+    await emulator.webhooks.settled()
+    emulator.webhooks.configure(null)
+    const [delivery] = emulator.webhooks.of(user.userId).filter((d) => d.operation === 'delete')
+    assert.equal(delivery.status, 200)
+    const [bToken, bSessionA, bSessionB, cToken, cSessionA, cSessionB] = latencies
+    measured.webhook_delete_ms = `B:${Math.max(bToken, bSessionA, bSessionB)},C:${Math.max(cToken, cSessionA, cSessionB)}`
+    console.log(
+      `cluster: delete webhook on A, refused on B token=${bToken}ms sessions=${bSessionA}/${bSessionB}ms; ` +
+        `C token=${cToken}ms sessions=${cSessionA}/${cSessionB}ms`
+    )
+    for (const latency of latencies) assert.isBelow(latency, 1000)
+    const refused = await me(apps.C, { token })
+    assert.equal((await refused.json()).errors[0].code, 'E_ROWND_TOKEN_REVOKED')
+    // Default policy: the row stays, without its Rownd id
+    const rows = await apps.A.db('users').where({ email: 'deleted.in.rownd@example.com' })
+    assert.lengthOf(rows, 1)
+    assert.isNull(rows[0].rownd_user_id)
   }).timeout(30_000)
 
   test('a cold instance honours revocations written before it started, and makes no fetch', async ({

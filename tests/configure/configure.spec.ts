@@ -50,6 +50,12 @@ const CONFIG_OPTIONS = [
   'revocations',
   'table',
   'recheckInterval',
+  'webhooks',
+  'secret',
+  'auth',
+  'header',
+  'maxBodySize',
+  'onUserDeleted',
 ]
 
 const ALTER_MIGRATION = /^\d{13}_add_rownd_user_id_to_users_table\.ts$/

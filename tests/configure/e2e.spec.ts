@@ -137,6 +137,17 @@ test.group('configure | end to end, as a user would', () => {
     assert.equal(again.code, 0, again.stdout + again.stderr)
     assert.lengthOf(await readdir(join(appRoot, 'database/migrations')), 3)
 
+    // Webhooks, set up later: a secret in .env, the route with the session routes
+    const webhooks = await run(node, ['ace', 'configure', 'rownd-adonis', '--webhooks'], {
+      cwd: appRoot,
+    })
+    assert.equal(webhooks.code, 0, webhooks.stdout + webhooks.stderr)
+    const webhookSecret = /^ROWND_WEBHOOK_SECRET=(\S+)$/m.exec(
+      await readFile(join(appRoot, '.env'), 'utf-8')
+    )?.[1]
+    assert.isString(webhookSecret)
+    assert.notInclude(webhooks.stdout, webhookSecret!)
+
     /**
      * 4. What the user does next: credentials in .env, a protected route
      */
@@ -180,7 +191,25 @@ router
     assert.includeMembers(listed, [
       'POST /rownd/session_authenticate rownd.session_authenticate',
       'POST /rownd/session_sign_out rownd.session_sign_out',
+      'POST /rownd/user_data_update rownd.user_data_update',
     ])
+    assert.isTrue(
+      listed.some((line: string) =>
+        /POST.* \/rownd\/webhooks\/:secret\? rownd\.webhook$/.test(line)
+      ),
+      listed.join('\n')
+    )
+
+    /**
+     * 4b. The published rownd:sync: a Rownd user gets a row before signing in
+     */
+    const imported = emulator.createUser({ email: 'imported@example.com', firstName: 'Imp' })
+    const dryRun = await run(node, ['ace', 'rownd:sync', '--dry-run'], { cwd: appRoot })
+    assert.equal(dryRun.code, 0, dryRun.stdout + dryRun.stderr)
+    assert.match(dryRun.stdout, /created\W+1\W/)
+    const sync = await run(node, ['ace', 'rownd:sync'], { cwd: appRoot })
+    assert.equal(sync.code, 0, sync.stdout + sync.stderr)
+    assert.match(sync.stdout, /created\W+1\W/)
 
     /**
      * 5. The server, then a bearer request and a session sign-in
@@ -240,7 +269,28 @@ router
     assert.equal(bySession.status, 200, serverLogs)
     assert.equal((await bySession.json()).id, me.id)
 
+    // The imported user signs in onto the row rownd:sync made
+    const importedToken = await emulator.mintToken({ userId: imported.userId })
+    const importedMe = await fetch(`${base}/me`, {
+      headers: { authorization: `Bearer ${importedToken}`, accept: 'application/json' },
+    })
+    assert.equal(importedMe.status, 200, serverLogs)
+    const importedRow = await importedMe.json()
+    assert.equal(importedRow.email, 'imported@example.com')
+    assert.equal(importedRow.id, 1, 'the row rownd:sync created first')
+
+    // Rownd's connector: deleting the user in Rownd ends their session here
+    emulator.webhooks.configure({ url: `${base}/rownd/webhooks/${webhookSecret}` })
+    emulator.deleteUser(user.userId)
+    await emulator.webhooks.settled()
+    assert.equal(emulator.webhooks.of(user.userId).at(-1)!.status, 200, serverLogs)
+    const afterDelete = await fetch(`${base}/me`, {
+      headers: { cookie: cookies, accept: 'application/json' },
+    })
+    assert.equal(afterDelete.status, 401)
+
     assert.notInclude(serverLogs, emulator.appSecret)
     assert.notInclude(serverLogs, token)
+    assert.notInclude(serverLogs, webhookSecret!)
   }).timeout(120_000)
 })

@@ -53,6 +53,7 @@ import {
   type CreateUserInput,
   type RowndEmulatorUser,
 } from './users.ts'
+import { WebhookSender, type RowndWebhookTarget } from './webhooks.ts'
 
 export interface RowndEmulatorOptions {
   appId?: string
@@ -63,6 +64,8 @@ export interface RowndEmulatorOptions {
   port?: number
   /** `iss` of minted tokens, defaults to `https://api.rownd.io` */
   issuer?: string
+  /** Send webhook deliveries there as users change (also `emulator.webhooks.configure()`) */
+  webhooks?: RowndWebhookTarget
 }
 
 export interface MintTokenOptions {
@@ -222,6 +225,7 @@ export class RowndEmulator {
   #sockets = new Set<Socket>()
 
   #users = new UserStore()
+  #webhooks: WebhookSender
   #faults = new FaultInjector()
   #keys = new KeyRing()
   #sessions = new SessionStore()
@@ -234,6 +238,8 @@ export class RowndEmulator {
     this.appName = options.appName ?? 'Rownd emulator'
     this.#issuer = options.issuer
     this.#port = options.port ?? 0
+    this.#webhooks = new WebhookSender(options.webhooks)
+    this.#users.onChange = (operation, user) => this.#webhooks.notify(operation, user)
 
     const emulator = this
     this.#context = {
@@ -438,6 +444,37 @@ export class RowndEmulator {
   /** Removes a user; returns false when unknown */
   deleteUser(userId: string): boolean {
     return this.#users.delete(userId)
+  }
+
+  /**
+   * Changes a user's profile data as the users API would (merged unless
+   * `replace`; a changed email or phone loses its verification), sending a
+   * `data_update` delivery. Returns the user.
+   */
+  updateUser(
+    userId: string,
+    data: Record<string, unknown>,
+    options: { replace?: boolean } = {}
+  ): RowndEmulatorUser {
+    const user = this.#users.get(userId)
+    if (!user) throw new Error(`User "${userId}" does not exist`)
+    this.#users.writeData(user, data, !options.replace)
+    return user
+  }
+
+  /*
+   * ---------------------------------------------------------------
+   * Webhooks (see webhooks.ts)
+   * ---------------------------------------------------------------
+   */
+
+  /**
+   * The webhook connector: `configure({ url, method })`, the recorded
+   * `deliveries`, `hold()` / `release(order)`, `replay()`, `deliver()`
+   * (e.g. `visibility_update`), `sendPayload()` and `settled()`
+   */
+  get webhooks(): WebhookSender {
+    return this.#webhooks
   }
 
   /** The user as the users API serializes it */

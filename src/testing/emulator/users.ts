@@ -47,6 +47,10 @@ export function nowIso(): string {
  */
 export class UserStore {
   #users = new Map<string, RowndEmulatorUser>()
+  /** Creation rank of every id ever stored, deleted ones included (list cursors) */
+  #ranks = new Map<string, number>()
+  /** Told of every change, as Rownd's webhook connector would be (see webhooks.ts) */
+  onChange?: (operation: 'data_insert' | 'data_update' | 'delete', user: RowndEmulatorUser) => void
 
   /**
    * Stores a new user. Email is verified unless `emailVerified: false`.
@@ -77,6 +81,8 @@ export class UserStore {
       meta: { created: now, modified: now, first_sign_in: now, last_sign_in: now },
     }
     this.#users.set(userId, user)
+    if (!this.#ranks.has(userId)) this.#ranks.set(userId, this.#ranks.size)
+    this.onChange?.('data_insert', user)
     return user
   }
 
@@ -105,8 +111,17 @@ export class UserStore {
     return [...this.#users.values()]
   }
 
+  /** Creation rank of a user id, also after its deletion; undefined if never stored */
+  rank(userId: string): number | undefined {
+    return this.#ranks.get(userId)
+  }
+
   delete(userId: string): boolean {
-    return this.#users.delete(userId)
+    const user = this.#users.get(userId)
+    if (!user) return false
+    this.#users.delete(userId)
+    this.onChange?.('delete', user)
+    return true
   }
 
   /** Replaces or merges profile data; a changed email or phone loses its verification */
@@ -117,6 +132,7 @@ export class UserStore {
     if (user.data.email !== previousEmail) user.emailVerified = false
     if (user.data.phone_number !== previousPhone) user.phoneVerified = false
     user.meta.modified = nowIso()
+    this.onChange?.('data_update', user)
   }
 }
 

@@ -77,10 +77,13 @@ export function listUsersRoute(ctx: EmulatorContext, { req, res, params, query }
     return values.some((value) => lookups.includes(value))
   })
   const total = matches.length
+  // `after` is the last id of the previous page: the next page starts after
+  // it in creation order, even if that user was deleted meanwhile
   const after = query.get('after')
   if (after) {
-    const index = matches.findIndex((user) => user.userId === after)
-    matches = index === -1 ? [] : matches.slice(index + 1)
+    const rank = ctx.users.rank(after)
+    matches =
+      rank === undefined ? [] : matches.filter((user) => ctx.users.rank(user.userId)! > rank)
   }
   send(res, 200, {
     total_results: total,
