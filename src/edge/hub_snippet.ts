@@ -1,5 +1,6 @@
 import { ROWND_HUB_BASE_URL } from '../define_config.ts'
 import type { ResolvedRowndConfig } from '../types.ts'
+import { rowndRoutePaths } from '../http/route_paths.ts'
 
 /** The parts of the resolved config the Hub snippet reads */
 export type HubSnippetConfig = Pick<ResolvedRowndConfig, 'appKey'> & {
@@ -65,7 +66,7 @@ export function escapeAttribute(value: string): string {
  * Hub reads it when it loads.
  */
 export function renderHubSnippet(config: HubSnippetConfig, options: HubSnippetOptions = {}) {
-  const prefix = config.session.routePrefix.replace(/\/+$/, '')
+  const paths = rowndRoutePaths(config.session.routePrefix)
   const baseUrl = (config.hub.baseUrl || ROWND_HUB_BASE_URL).replace(/\/+$/, '')
   const extraHeaders: Record<string, string> = {}
   if (options.csrfToken) extraHeaders['X-CSRF-TOKEN'] = options.csrfToken
@@ -78,13 +79,20 @@ export function renderHubSnippet(config: HubSnippetConfig, options: HubSnippetOp
   if (!options.signOut) {
     commands.push([
       'setPostAuthenticationApi',
-      { method: 'post', url: `${prefix}/session_authenticate`, extra_headers: extraHeaders },
+      { method: 'post', url: paths.sessionAuthenticate, extra_headers: extraHeaders },
     ])
   }
   commands.push([
     'setPostSignOutApi',
-    { method: 'post', url: `${prefix}/session_sign_out`, extra_headers: extraHeaders },
+    { method: 'post', url: paths.sessionSignOut, extra_headers: extraHeaders },
   ])
+  if (!options.signOut) {
+    // After a profile change in the Hub: the server re-reads the user from Rownd
+    commands.push([
+      'setPostUserDataUpdateApi',
+      { method: 'post', url: paths.userDataUpdate, extra_headers: extraHeaders },
+    ])
+  }
 
   const nonce = options.nonce ? ` nonce="${escapeAttribute(options.nonce)}"` : ''
   const pushes = commands.map((command) => `_rphConfig.push(${scriptJson(command)});`)

@@ -1,6 +1,7 @@
 import app from '@adonisjs/core/services/app'
 import type { HttpRouterService } from '@adonisjs/core/types'
 import type { ResolvedRowndConfig } from '../types.ts'
+import { rowndRoutePaths } from './route_paths.ts'
 import { RowndSessionController } from './session_controller.ts'
 import { RowndUserDataController } from './user_data_controller.ts'
 import { RowndWebhookController } from './webhook_controller.ts'
@@ -22,23 +23,6 @@ export interface RowndRoutesOptions {
    * `ROWND_WEBHOOK_SECRET`) is set
    */
   webhooks?: boolean
-}
-
-/**
- * Paths of the routes `registerRowndRoutes` registers under a prefix.
- * `webhook` is the route *pattern*: name it in shield's
- * `csrf.exceptRoutes` (it is the same whether the secret travels in the
- * path or in a header).
- */
-export function rowndRoutePaths(prefix = '/rownd') {
-  const base = prefix.replace(/\/+$/, '')
-  return {
-    sessionAuthenticate: `${base}/session_authenticate`,
-    sessionSignOut: `${base}/session_sign_out`,
-    /** For the Hub's `setPostUserDataUpdateApi` */
-    userDataUpdate: `${base}/user_data_update`,
-    webhook: `${base}/webhooks/:secret?`,
-  }
 }
 
 /**
@@ -71,3 +55,5 @@ export function registerRowndRoutes(router: HttpRouterService, options: RowndRou
   })
   return group.prefix(prefix).as(options.as ?? 'rownd')
 }
+
+export { rowndRoutePaths }

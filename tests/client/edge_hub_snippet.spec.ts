@@ -54,6 +54,10 @@ test.group('Edge Hub snippet | renderHubSnippet', () => {
         'setPostSignOutApi',
         { method: 'post', url: '/rownd/session_sign_out', extra_headers: headers },
       ],
+      [
+        'setPostUserDataUpdateApi',
+        { method: 'post', url: '/rownd/user_data_update', extra_headers: headers },
+      ],
     ])
     assert.deepEqual(loaders(html), [
       { attributes: 'type="module" async', src: 'https://hub.rownd.io/static/scripts/rph.mjs' },
@@ -101,11 +105,19 @@ test.group('Edge Hub snippet | renderHubSnippet', () => {
     const commands = runInline(renderHubSnippet(config, { csrfToken: 't' })) as any[]
     assert.deepEqual(
       commands.map((c) => c[0]),
-      ['setBaseUrl', 'setAppKey', 'setApiUrl', 'setPostAuthenticationApi', 'setPostSignOutApi']
+      [
+        'setBaseUrl',
+        'setAppKey',
+        'setApiUrl',
+        'setPostAuthenticationApi',
+        'setPostSignOutApi',
+        'setPostUserDataUpdateApi',
+      ]
     )
     assert.equal(commands[2][1], 'http://127.0.0.1:4000')
     assert.equal(commands[3][1].url, '/auth/rownd/session_authenticate')
     assert.equal(commands[4][1].url, '/auth/rownd/session_sign_out')
+    assert.equal(commands[5][1].url, '/auth/rownd/user_data_update')
   })
 
   test('the deprecated hub.scriptUrl loads that one classic script and warns once', async ({
