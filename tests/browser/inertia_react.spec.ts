@@ -6,8 +6,8 @@
  * emulator's stand-in Hub.
  */
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readdir, readFile } from 'node:fs/promises'
+import { join, relative } from 'node:path'
 import { test } from '@japa/runner'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { RowndEmulator } from '../../src/testing/index.ts'
@@ -158,6 +158,14 @@ test.group('browser | examples/inertia-react with @rownd/react', (group) => {
   test('the example only adds to the kit files it replaces, and typechecks in the built app', async ({
     assert,
   }) => {
+    // Every file of the example's app/, inertia/ and start/ is applied
+    const files = await readdir(EXAMPLE_ROOT, { recursive: true, withFileTypes: true })
+    const overlay = files
+      .filter((file) => file.isFile())
+      .map((file) => relative(EXAMPLE_ROOT, join(file.parentPath, file.name)))
+      .filter((path) => /^(app|inertia|start)\//.test(path))
+    assert.sameMembers(overlay, OVERLAY)
+
     for (const path of OVERLAY) {
       const kitFile = join(KITS_ROOT, 'inertia_react', path)
       if (!existsSync(kitFile)) continue
