@@ -5,19 +5,25 @@
  */
 import type { HttpContext } from '@adonisjs/core/http'
 import app from '@adonisjs/core/services/app'
-import { defineConfig } from '../define_config.ts'
+import { defineConfig, ROWND_HUB_BASE_URL } from '../define_config.ts'
 import { hubSignOutPending } from '../http/app_session.ts'
 import type { ResolvedRowndConfig } from '../types.ts'
 
+/*
+ * Type aliases, not interfaces: Inertia's shared props must be JSON data
+ * (`ctx.inertia.always(rowndSharedProps(ctx))` checks that), and only type
+ * aliases carry the implicit index signature that check needs.
+ */
+
 /** One of the Hub's API settings (`setPostAuthenticationApi` and friends) */
-export interface RowndHubApi {
+export type RowndHubApi = {
   method: 'post'
   url: string
   extra_headers: Record<string, string>
 }
 
 /** Props for `<RowndProvider>`, as @rownd/react turns them into Hub commands */
-export interface RowndProviderProps {
+export type RowndProviderProps = {
   appKey: string
   /** Rownd's API URL for the Hub (`hub.apiUrl`), when not Rownd's own */
   apiUrl?: string
@@ -27,7 +33,7 @@ export interface RowndProviderProps {
   postSignOutApi: RowndHubApi
 }
 
-export interface RowndSharedProps {
+export type RowndSharedProps = {
   provider: RowndProviderProps
   /**
    * The app's own logout just ended a Rownd session: call the SDK's
@@ -35,8 +41,6 @@ export interface RowndSharedProps {
    */
   signOut: boolean
 }
-
-const ROWND_HUB = 'https://hub.rownd.io'
 
 function config(): ResolvedRowndConfig {
   return (app.config.get('rownd', undefined) as ResolvedRowndConfig | undefined) ?? defineConfig()
@@ -54,13 +58,13 @@ export function rowndSharedProps(ctx: HttpContext): RowndSharedProps {
   const csrfToken = (ctx.request as { csrfToken?: unknown }).csrfToken
   const extraHeaders: Record<string, string> =
     typeof csrfToken === 'string' && csrfToken ? { 'X-CSRF-TOKEN': csrfToken } : {}
-  const hub = resolved.hub as ResolvedRowndConfig['hub'] & { baseUrl?: string }
-  const base = hub.baseUrl?.replace(/\/+$/, '')
+  const hub = resolved.hub
+  const base = hub.baseUrl.replace(/\/+$/, '')
   return {
     provider: {
       appKey: resolved.appKey,
       ...(hub.apiUrl ? { apiUrl: hub.apiUrl } : {}),
-      ...(base && base !== ROWND_HUB ? { hubUrlOverride: base } : {}),
+      ...(base !== ROWND_HUB_BASE_URL ? { hubUrlOverride: base } : {}),
       postAuthenticationApi: {
         method: 'post',
         url: `${prefix}/session_authenticate`,

@@ -126,10 +126,10 @@ export function packTarball(): Promise<string> {
 }
 
 /**
- * Files that decide the Inertia kit's frontend bundle, and the versions of
+ * Files that decide an Inertia app's frontend bundle, and the versions of
  * the packages that build it: a change to either means a new build
  */
-async function assetsHash(fixture: string) {
+async function assetsHash(root: string) {
   const hash = createHash('sha256')
   const walk = async (path: string): Promise<void> => {
     if (!existsSync(path)) return
@@ -138,12 +138,12 @@ async function assetsHash(fixture: string) {
       return
     }
     hash
-      .update(relative(fixture, path))
+      .update(relative(root, path))
       .update('\0')
       .update(await fsReadFile(path))
   }
   for (const entry of ['inertia', '.adonisjs/client', 'vite.config.ts', 'package.json']) {
-    await walk(join(fixture, entry))
+    await walk(join(root, entry))
   }
   for (const name of [
     'vite',
@@ -151,6 +151,7 @@ async function assetsHash(fixture: string) {
     '@adonisjs/vite',
     '@adonisjs/inertia',
     '@inertiajs/react',
+    '@rownd/react',
     '@tuyau/core',
     'react',
     'react-dom',
@@ -163,15 +164,17 @@ async function assetsHash(fixture: string) {
 }
 
 /**
- * `vite build` of the kit's frontend into public/assets (with its manifest),
- * cached under tmp/kit-assets/ by content hash. The kit's vite.config.ts is
- * used as shipped; its Inertia plugin points the output at build/public/assets
- * (for `node ace build`), so the result is moved to public/assets, where
- * config/vite.ts reads it when running from source.
+ * `vite build` of an Inertia app's frontend into public/assets (with its
+ * manifest), cached under tmp/kit-assets/<label>-<hash> by content hash
+ * (the kit as shipped and an app built from it keep separate entries). The
+ * kit's vite.config.ts is used as shipped; its Inertia plugin points the
+ * output at build/public/assets (for `node ace build`), so the result is
+ * moved to public/assets, where config/vite.ts reads it when running from
+ * source.
  */
-async function buildFrontend(kit: KitName, root: string) {
-  const fixture = join(KITS_ROOT, kit)
-  const cached = join(PACKAGE_ROOT, 'tmp/kit-assets', `${kit}-${await assetsHash(fixture)}`)
+async function buildFrontend(root: string, label: string) {
+  const cacheDir = join(PACKAGE_ROOT, 'tmp/kit-assets')
+  const cached = join(cacheDir, `${label}-${await assetsHash(root)}`)
   const target = join(root, 'public/assets')
   if (!existsSync(cached)) {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }
@@ -180,18 +183,16 @@ async function buildFrontend(kit: KitName, root: string) {
     const build = await run(NODE, args, { cwd: root, env, timeout: 120_000 })
     if (build.code !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`)
     const staging = `${cached}.${process.pid}`
-    await mkdir(dirname(cached), { recursive: true })
+    await mkdir(cacheDir, { recursive: true })
     await cp(join(root, 'build/public/assets'), staging, { recursive: true })
     await rename(staging, cached).catch(() => rm(staging, { recursive: true, force: true }))
     await rm(join(root, 'build'), { recursive: true, force: true })
-    // Older builds of this kit are dead weight (staging dirs, with a ".pid", are not)
-    for (const entry of await readdir(dirname(cached))) {
-      if (
-        entry.startsWith(`${kit}-`) &&
-        !entry.includes('.') &&
-        join(dirname(cached), entry) !== cached
-      ) {
-        await rm(join(dirname(cached), entry), { recursive: true, force: true })
+    // Older builds under this label are dead weight (staging dirs, with a ".pid", are not)
+    for (const entry of await readdir(cacheDir)) {
+      const older =
+        entry.startsWith(`${label}-`) && /^[\da-f]{16}$/.test(entry.slice(label.length + 1))
+      if (older && join(cacheDir, entry) !== cached) {
+        await rm(join(cacheDir, entry), { recursive: true, force: true })
       }
     }
   }
@@ -206,6 +207,8 @@ export interface KitAppOptions {
   env?: Record<string, string>
   /** Build the Inertia frontend (default true; the other kits ship their assets) */
   buildAssets?: boolean
+  /** Port the app listens on (default: a free one) */
+  port?: number
 }
 
 export interface KitApp {
@@ -217,6 +220,11 @@ export interface KitApp {
   baseUrl: string
   /** `node ace <args>`, stdin closed, no colours; `env` overrides the app's .env */
   ace(args: string[], env?: Record<string, string>): Promise<RunResult>
+  /**
+   * Builds the Inertia frontend as the app's files stand now (after edits
+   * to inertia/), cached under `label` (default: the kit's name)
+   */
+  buildAssets(label?: string): Promise<void>
   /** Starts bin/server.ts and resolves with its base URL once it answers HTTP */
   start(env?: Record<string, string>): Promise<string>
   /** Stops the server (if running); the app can be started again */
@@ -262,7 +270,7 @@ export async function createKitApp(kit: KitName, options: KitAppOptions = {}): P
     if (untar.code !== 0) throw new Error(`tar failed: ${untar.stderr}`)
   }
 
-  const port = await freePort()
+  const port = options.port || (await freePort())
   const baseUrl = `http://127.0.0.1:${port}`
   const example = await fsReadFile(join(root, '.env.example'), 'utf-8')
   await fsWriteFile(
@@ -277,7 +285,7 @@ export async function createKitApp(kit: KitName, options: KitAppOptions = {}): P
   )
   await mkdir(join(root, 'tmp'), { recursive: true })
 
-  if (kit === 'inertia_react' && options.buildAssets !== false) await buildFrontend(kit, root)
+  if (kit === 'inertia_react' && options.buildAssets !== false) await buildFrontend(root, kit)
 
   let server: ChildProcess | undefined
   let output = ''
@@ -314,6 +322,8 @@ export async function createKitApp(kit: KitName, options: KitAppOptions = {}): P
     async ace(args, env) {
       return run(NODE, ['ace', ...args], { cwd: root, env: await childEnv(env), timeout: 60_000 })
     },
+
+    buildAssets: (label = kit) => buildFrontend(root, label),
 
     async start(env) {
       if (server) throw new Error(`${kit} app already started`)
