@@ -82,10 +82,14 @@ export default class RowndProvider {
    */
   #appGuardLoggedOut(event: { ctx: HttpContext; guardName: string }, appGuard: string) {
     if (event.guardName !== appGuard) return
-    const revocations = endRowndSessionsOf(event.ctx, appGuard, async (rowndUserId) => {
-      const client = await this.app.container.make('rownd')
-      await client.revokeUser(rowndUserId)
-    })
+    const revocations = endRowndSessionsOf(
+      event.ctx,
+      appGuard,
+      async (rowndUserId, tokenHashes) => {
+        const client = await this.app.container.make('rownd')
+        await client.revokeUser(rowndUserId, { tokenHashes })
+      }
+    )
     for (const revocation of revocations) {
       revocation.catch(async (error) => {
         const logger = await this.app.container.make('logger')

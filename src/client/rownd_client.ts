@@ -245,8 +245,20 @@ export class RowndClient {
    * the persisted store). With `{ rownd: true }`, also signs the user out of
    * Rownd through the API.
    */
-  async revokeUser(userId: string, options: { rownd?: boolean; all?: boolean } = {}) {
+  async revokeUser(
+    userId: string,
+    options: { rownd?: boolean; all?: boolean; tokenHashes?: string[] } = {}
+  ) {
     const entry: RevocationEntry = { before: Date.now() }
+    // Named tokens (the one that opened a session being signed out) are
+    // refused too, even when issued within clockTolerance of the cut-off.
+    // Their expiry is unknown here: kept past the longest a token and the
+    // session it opened can live
+    const keepUntil = (Date.now() + 2 * 60 * 60 * 1000 + this.config.session.maxAge) / 1000
+    for (const hash of options.tokenHashes ?? []) {
+      entry.tokens ??= {}
+      entry.tokens[hash] = keepUntil
+    }
     await this.#applyRevocation(userId, entry, true)
     if (options.rownd) await this.users.signOut(userId, { all: options.all ?? true })
   }

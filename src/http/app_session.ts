@@ -77,7 +77,7 @@ export function hubSignOutPending(ctx: HttpContext): boolean {
 export function endRowndSessionsOf(
   ctx: HttpContext,
   appGuard: string,
-  revokeUser: (rowndUserId: string) => Promise<void>
+  revokeUser: (rowndUserId: string, tokenHashes: string[]) => Promise<void>
 ): Promise<void>[] {
   const session = sessionOf(ctx)
   if (!session) return []
@@ -87,7 +87,7 @@ export function endRowndSessionsOf(
     session.forget(key)
     markHubSignOut(session, value.rid)
     debug('app guard logged out: ending its Rownd session')
-    revocations.push(revokeUser(value.rid))
+    revocations.push(revokeUser(value.rid, value.th ? [value.th] : []))
   }
   return revocations
 }

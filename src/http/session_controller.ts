@@ -219,7 +219,8 @@ export class RowndSessionController {
       await (auth.use(payload.ag) as { logout(): Promise<void> }).logout()
     }
     if (valid && payload) {
-      await client.revokeUser(payload.rid)
+      // The token that opened this session goes too, however recent
+      await client.revokeUser(payload.rid, { tokenHashes: payload.th ? [payload.th] : [] })
       if (client.config.session.signOutFromRownd) {
         try {
           await client.users.signOut(payload.rid, { all: true })

@@ -84,7 +84,11 @@ export default class RowndSessionSyncMiddleware {
     if (appUserId === undefined) {
       // The app logged out through its own guard and the logout event did
       // not get to it: a sign-out, as if through the Hub
-      await Promise.all(endRowndSessionsOf(ctx, appGuard, (id) => rownd.client.revokeUser(id)))
+      await Promise.all(
+        endRowndSessionsOf(ctx, appGuard, (id, tokenHashes) =>
+          rownd.client.revokeUser(id, { tokenHashes })
+        )
+      )
       return
     }
     if (String(appUserId) !== String(payload.id)) {

@@ -173,6 +173,20 @@ test.group(`sign-out (${dbKind()}) | only a live session signs out`, (group) => 
     assert.lengthOf(emulator.signOuts, 1, 'no second sign-out from Rownd')
   }).timeout(30_000)
 
+  test('the token that opened a session is refused after its sign-out, however recent', async ({
+    assert,
+  }) => {
+    const user = emulator.createUser({ email: 'recent@example.com' })
+    const token = await emulator.mintToken({ userId: user.userId })
+    const jar = new CookieJar()
+    assert.equal((await signIn(jar, app.url, token)).status, 200)
+    assert.equal((await signOut(jar, app)).status, 200)
+    // Issued a moment ago (within clockTolerance), but it opened the session
+    const byBearer = await fetch(`${app.url}/api/me`, { headers: bearer(token) })
+    assert.equal(byBearer.status, 401)
+    assert.equal((await byBearer.json()).errors[0].code, 'E_ROWND_TOKEN_REVOKED')
+  }).timeout(30_000)
+
   test('signing straight back in works with a Rownd clock a little behind; not beyond the tolerance', async ({
     assert,
   }) => {
