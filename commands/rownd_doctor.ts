@@ -11,13 +11,16 @@ export default class RowndDoctor extends BaseCommand {
   static description =
     'Check the rownd-adonis setup (credentials, Rownd, clock, migration, guard, routes, CSRF, sessions, proxy, Hub) with a fix for every failure'
   static help = [
-    'Checks, in order: the app boots; dev mode; ROWND_APP_KEY, ROWND_APP_SECRET and ROWND_API_URL;',
-    'config/rownd.ts and adonisrc.ts; Rownd reachable with the app key (app config) and the secret;',
-    "the JWKS; this machine's clock against Rownd's Date header; the migration (rownd_user_id with",
-    'its unique index, rownd_revocations) on the configured connection; the rownd guard; the session',
-    "routes; shield's CSRF check on them; the session store; APP_URL and proxy settings; the Hub and CSP.",
+    'Checks, in order: the app boots; dev mode; ROWND_APP_KEY, ROWND_APP_SECRET',
+    'and ROWND_API_URL; config/rownd.ts and adonisrc.ts; Rownd reachable with',
+    'the app key (app config) and the secret; the JWKS; the clock against',
+    "Rownd's Date header; the rownd guard; the migration (rownd_user_id with its",
+    'unique index, rownd_revocations) on the configured connection; the session',
+    "routes; shield's CSRF check on them; the session store; APP_URL and proxy",
+    'settings; the Hub on the pages and the Content-Security-Policy.',
     '',
-    'Exit code 1 when something fails (warnings alone exit 0). The app secret is never printed.',
+    'Exit code 1 when something fails (warnings alone exit 0). The app secret is',
+    'never printed.',
     '',
     '  {{ binaryName }} rownd:doctor',
     '  {{ binaryName }} rownd:doctor --json   # machine-readable, for CI',

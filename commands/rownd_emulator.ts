@@ -11,11 +11,12 @@ export default class RowndEmulatorCommand extends BaseCommand {
   static description =
     'Run the Rownd emulator and its stand-in Hub on a port, for dev mode (ROWND_EMULATOR=true): no Rownd account, no network'
   static help = [
-    'Serves a Rownd-compatible API and the stand-in Hub (any email signs in, no email is sent) on',
-    '127.0.0.1, with the state dev mode keeps in tmp/rownd-emulator (app credentials, signing keys,',
-    'users): the same email is the same Rownd user after a restart. Point the app at it with',
-    'ROWND_EMULATOR=true and ROWND_EMULATOR_URL; without ROWND_EMULATOR_URL, an app in dev mode',
-    'finds it anyway, or starts its own in-process emulator. Refused when NODE_ENV=production.',
+    'Serves a Rownd-compatible API and the stand-in Hub (any email signs in, no',
+    'email is sent) on 127.0.0.1, with the state dev mode keeps in',
+    'tmp/rownd-emulator (app credentials, signing keys, users): the same email',
+    'is the same Rownd user after a restart. Point the app at it with',
+    'ROWND_EMULATOR=true and ROWND_EMULATOR_URL (ace commands in dev mode find',
+    'it without). Refused when NODE_ENV=production.',
     '',
     '  {{ binaryName }} rownd:emulator',
     '  {{ binaryName }} rownd:emulator --port=4455',

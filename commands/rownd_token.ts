@@ -11,9 +11,10 @@ export default class RowndToken extends BaseCommand {
   static description =
     'Dev mode: print a bearer token for a user of the Rownd emulator (created if needed) and a curl line'
   static help = [
-    'Needs dev mode (ROWND_EMULATOR=true, NODE_ENV=development or test): the token is signed by the',
-    "emulator the app uses (the running server's, the one of rownd:emulator, or one started here on",
-    "the app's tmp/rownd-emulator state). Real Rownd tokens come from the Hub after a real sign-in.",
+    'Needs dev mode (ROWND_EMULATOR=true, NODE_ENV=development or test). The',
+    "token is signed by the emulator the app uses: the running server's, the one",
+    'of rownd:emulator, or one started here on the state in tmp/rownd-emulator.',
+    'Real Rownd tokens come from the Hub after a real sign-in.',
     '',
     '  {{ binaryName }} rownd:token alice@example.com',
     '  {{ binaryName }} rownd:token user_abc123 --expires-in=10m',

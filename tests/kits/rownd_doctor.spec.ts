@@ -60,6 +60,11 @@ test.group('kits | rownd:doctor', (group) => {
     assert.equal(help.code, 0)
     assert.include(help.stdout, '--json')
     assert.include(help.stdout, 'Exit code 1 when something fails')
+    const token = await app.ace(['rownd:token', '--help'])
+    for (const flag of ['--expires-in', '--auth-level', '--unverified', '--path', '--json']) {
+      assert.include(token.stdout, flag)
+    }
+    assert.include((await app.ace(['rownd:emulator', '--help'])).stdout, '--port')
   })
 
   test('before migration:run: it names the missing migration and exits 1', async ({ assert }) => {
