@@ -16,7 +16,11 @@ const MIGRATE =
   'Run "node ace migration:run" (if no rownd-adonis migration is in database/migrations, run "node ace configure rownd-adonis" first)'
 
 /** Indexes of a table with their columns, per dialect; undefined when the dialect is not known */
-async function indexesOf(knex: Knex, dialect: string, table: string): Promise<Index[] | undefined> {
+export async function indexesOf(
+  knex: Knex,
+  dialect: string,
+  table: string
+): Promise<Index[] | undefined> {
   const indexes = new Map<string, Index>()
   const add = (name: string, unique: boolean, column: string) => {
     const index = indexes.get(name) ?? { unique, columns: [] }
