@@ -70,14 +70,15 @@ export async function devTokenRoute(ctx: EmulatorContext, { req, res }: RouteCal
   const level =
     (authLevel as RowndAuthLevel | undefined) ??
     (verified === false ? 'unverified' : user.authLevel)
-  const isVerifiedUser = verified ?? level === 'verified'
+  // Unless asked, the claim is what the emulator mints for that auth level
   const token = await ctx.mintToken({
     userId: user.userId,
     expiresIn: expiresIn as number | undefined,
     authLevel: level,
-    isVerifiedUser,
+    isVerifiedUser: verified,
   })
   const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'))
+  const isVerifiedUser = claims['https://auth.rownd.io/is_verified_user'] === true
   send(res, 200, {
     access_token: token,
     user_id: user.userId,
