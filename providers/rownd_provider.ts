@@ -4,10 +4,21 @@ import { RowndClient } from '../src/client/rownd_client.ts'
 import { defineConfig } from '../src/define_config.ts'
 import { endRowndSessionsOf } from '../src/http/app_session.ts'
 import type { ResolvedRowndConfig } from '../src/types.ts'
+import {
+  assertDevModeAllowed,
+  devModeRequested,
+  devStateDir,
+  DEV_PORT_ENV,
+  DEV_URL_ENV,
+  parsePort,
+} from '../src/dev/switch.ts'
+import type { DevEmulator } from '../src/dev/dev_mode.ts'
 
 declare module '@adonisjs/core/types' {
   interface ContainerBindings {
-    rownd: RowndClient
+    'rownd': RowndClient
+    /** Dev mode only (`ROWND_EMULATOR=true`): the emulator the app uses */
+    'rownd.dev': DevEmulator
   }
 }
 
@@ -16,9 +27,16 @@ declare module '@adonisjs/core/types' {
  * persisted sign-outs and optional shared store, registers the
  * `@rowndHub()` Edge tag, and ends Rownd sessions when the app's own
  * session guard logs out.
+ *
+ * Dev mode (`ROWND_EMULATOR=true`, development and test only): the config
+ * is pointed at the Rownd emulator and its stand-in Hub before anything
+ * uses it (at boot; in ace commands, when the client is first made). With
+ * the switch off, no module of the emulator is loaded.
  */
 export default class RowndProvider {
   #client?: Promise<RowndClient>
+  #devMode = false
+  #dev?: Promise<DevEmulator>
 
   constructor(protected app: ApplicationService) {}
 
@@ -29,13 +47,48 @@ export default class RowndProvider {
   }
 
   register() {
+    this.#devMode = devModeRequested()
+    if (this.#devMode) {
+      assertDevModeAllowed(this.app.nodeEnvironment)
+      this.app.container.singleton('rownd.dev', () => this.startDevMode())
+    }
     this.app.container.singleton('rownd', async () => {
       this.#client ??= this.#createClient()
       return this.#client
     })
   }
 
+  /**
+   * Dev mode: the emulator (started here or already running for this app)
+   * and the config pointed at it. Once per process.
+   */
+  startDevMode(): Promise<DevEmulator> {
+    this.#dev ??= (async () => {
+      const { startDevEmulator, devConfig } = await import('../src/dev/dev_mode.ts')
+      const emulator = await startDevEmulator({
+        stateDir: devStateDir(this.app),
+        url: process.env[DEV_URL_ENV] || undefined,
+        port: parsePort(process.env[DEV_PORT_ENV]),
+      })
+      this.app.config.set('rownd', devConfig(this.#config(), emulator))
+      if (this.app.getEnvironment() === 'web') {
+        const logger = await this.app.container.make('logger')
+        logger.info(
+          `rownd-adonis dev mode: Rownd emulator at ${emulator.url} (${emulator.mode}), stand-in Hub: any email signs in. State: ${emulator.stateFile}`
+        )
+      }
+      return emulator
+    })()
+    return this.#dev
+  }
+
+  /** Whether dev mode (`ROWND_EMULATOR=true`) is on in this process */
+  get devMode() {
+    return this.#devMode
+  }
+
   async #createClient() {
+    if (this.#devMode) await this.startDevMode()
     const config = this.#config()
     const client = new RowndClient(config)
     const container = this.app.container
@@ -59,11 +112,13 @@ export default class RowndProvider {
   }
 
   async boot() {
+    // Ace commands start it when they first use Rownd; servers and tests now
+    if (this.#devMode && this.app.getEnvironment() !== 'console') await this.startDevMode()
     const config = this.#config()
     if (this.app.usingEdgeJS) {
       const { default: edge } = await import('edge.js')
       const { edgePluginRownd } = await import('../src/edge/plugin.ts')
-      edge.use(edgePluginRownd(config))
+      edge.use(edgePluginRownd(() => this.#config()))
     }
     const appGuard = config.session.appGuard
     if (appGuard) {
@@ -101,5 +156,7 @@ export default class RowndProvider {
   async shutdown() {
     const client = await this.#client?.catch(() => undefined)
     await client?.close()
+    const dev = await this.#dev?.catch(() => undefined)
+    await dev?.close()
   }
 }

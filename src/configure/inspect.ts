@@ -26,7 +26,7 @@ export interface AppFacts {
 }
 
 /** Guard names and their factories, read from config/auth.ts text */
-function readGuards(source: string | undefined) {
+export function readGuards(source: string | undefined) {
   const guards = new Map<string, string>()
   if (!source) return { guards, defaultGuard: undefined }
   const pattern =

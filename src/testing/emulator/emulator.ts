@@ -35,6 +35,13 @@ import { EmulatorHttpError, send, sendError, sendPreflight, type RouteCall } fro
 import { KeyRing } from './keys.ts'
 import { createMagicLinkRoute, visitMagicLinkRoute, type RowndMagicLink } from './magic_links.ts'
 import { hubScriptRoute } from './hub_assets.ts'
+import { devTokenRoute } from './dev_tokens.ts'
+import {
+  EmulatorStateWriter,
+  readEmulatorState,
+  STATE_WARNING,
+  type EmulatorState,
+} from './persistence.ts'
 import { mySignOutRoute, readMyDataRoute, writeMyDataRoute } from './me_api.ts'
 import {
   controlTokenRoute,
@@ -66,6 +73,19 @@ export interface RowndEmulatorOptions {
   issuer?: string
   /** Send webhook deliveries there as users change (also `emulator.webhooks.configure()`) */
   webhooks?: RowndWebhookTarget
+  /**
+   * JSON file holding the app credentials, signing keys (private keys
+   * included), users and sessions: loaded on start when it exists, written
+   * after every change. Development only (see persistence.ts). Options
+   * given here win over the file's app credentials and issuer.
+   */
+  stateFile?: string
+  /**
+   * Milliseconds added to the emulator's clock: its `Date` response header
+   * and the `iat`/`exp` of the tokens it mints, as if this machine's clock
+   * were off by the opposite amount. Default 0
+   */
+  clockSkew?: number
 }
 
 export interface MintTokenOptions {
@@ -177,6 +197,7 @@ const ROUTES: Array<{ path: string; methods: Record<string, RouteMethod> }> = [
     methods: { GET: { run: (_, { res }) => send(res, 200, { ok: true }) } },
   },
   { path: '__emulator/tokens', methods: { POST: { run: controlTokenRoute } } },
+  { path: '__emulator/dev/tokens', methods: { POST: { run: devTokenRoute } } },
 ]
 
 const COMPILED_ROUTES = ROUTES.map((route) => ({ ...route, segments: route.path.split('/') }))
@@ -230,6 +251,9 @@ export class RowndEmulator {
   #keys = new KeyRing()
   #sessions = new SessionStore()
   #context: EmulatorContext
+  #clockSkew = 0
+  #stateFile?: string
+  #state?: EmulatorStateWriter
 
   private constructor(options: RowndEmulatorOptions) {
     this.appId = options.appId ?? String(randomInt(1e8, 1e9)) + String(randomInt(1e8, 1e9))
@@ -240,6 +264,7 @@ export class RowndEmulator {
     this.#port = options.port ?? 0
     this.#webhooks = new WebhookSender(options.webhooks)
     this.#users.onChange = (operation, user) => this.#webhooks.notify(operation, user)
+    this.#clockSkew = options.clockSkew ?? 0
 
     const emulator = this
     this.#context = {
@@ -268,9 +293,26 @@ export class RowndEmulator {
    * Creates an emulator with a fresh signing key and starts listening on 127.0.0.1
    */
   static async start(options: RowndEmulatorOptions = {}): Promise<RowndEmulator> {
-    const emulator = new RowndEmulator(options)
-    await emulator.#keys.add()
+    const state = options.stateFile ? await readEmulatorState(options.stateFile) : undefined
+    const emulator = new RowndEmulator({
+      ...options,
+      appId: options.appId ?? state?.app.id,
+      appKey: options.appKey ?? state?.app.key,
+      appSecret: options.appSecret ?? state?.app.secret,
+      appName: options.appName ?? state?.app.name,
+      issuer: options.issuer ?? state?.issuer,
+    })
+    if (!state || !(await emulator.#keys.restore(state.keys))) await emulator.#keys.add()
+    if (state) {
+      for (const user of state.users) emulator.#users.restore(user)
+      emulator.#sessions.restore(state.sessions)
+    }
+    if (options.stateFile) {
+      emulator.#stateFile = options.stateFile
+      emulator.#state = new EmulatorStateWriter(options.stateFile, () => emulator.#snapshot())
+    }
     await emulator.#listen()
+    await emulator.#state?.flush()
     return emulator
   }
 
@@ -290,6 +332,25 @@ export class RowndEmulator {
   /** Port the emulator listens (or listened) on */
   get port(): number {
     return this.#port
+  }
+
+  /** Path of the state file, when the emulator persists its state */
+  get stateFile(): string | undefined {
+    return this.#stateFile
+  }
+
+  /** Milliseconds added to the emulator's clock (see {@link RowndEmulatorOptions.clockSkew}) */
+  get clockSkew(): number {
+    return this.#clockSkew
+  }
+
+  /**
+   * Shifts the emulator's clock: its `Date` header and the times in the
+   * tokens it mints from now on. 0 puts it back.
+   */
+  setClockSkew(ms: number): void {
+    if (!Number.isFinite(ms)) throw new Error(`Invalid clock skew "${ms}"`)
+    this.#clockSkew = ms
   }
 
   /** Whether the server currently accepts connections */
@@ -348,13 +409,14 @@ export class RowndEmulator {
    */
   async stop(): Promise<void> {
     const server = this.#server
-    if (!server) return
+    if (!server) return await this.#state?.flush()
     this.#server = undefined
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     // Keep-alive and hanging sockets would otherwise keep answering or block close
     for (const socket of this.#sockets) socket.destroy()
     this.#sockets.clear()
     await closed
+    await this.#state?.flush()
   }
 
   /**
@@ -373,6 +435,7 @@ export class RowndEmulator {
     this.#closed = true
     this.#faults.close()
     await this.stop()
+    await this.#state?.close()
   }
 
   /*
@@ -423,7 +486,9 @@ export class RowndEmulator {
    * Stores a new user. Email is verified unless `emailVerified: false`.
    */
   createUser(input: CreateUserInput = {}): RowndEmulatorUser {
-    return this.#users.create(input)
+    const user = this.#users.create(input)
+    this.#changed()
+    return user
   }
 
   /** Returns the stored (live) user */
@@ -443,6 +508,7 @@ export class RowndEmulator {
 
   /** Removes a user; returns false when unknown */
   deleteUser(userId: string): boolean {
+    this.#changed()
     return this.#users.delete(userId)
   }
 
@@ -498,6 +564,7 @@ export class RowndEmulator {
     input: { userId?: string; email?: string; expiresIn?: number } = {}
   ): Promise<IssuedSession> {
     const { user } = signInUser(this.#context, input.userId, input.email)
+    this.#changed()
     return issueSession(this.#context, user, input.expiresIn)
   }
 
@@ -506,6 +573,7 @@ export class RowndEmulator {
    * recording it in {@link signOuts}). Returns how many were active.
    */
   revokeSessions(userId: string): number {
+    this.#changed()
     return this.#sessions.revokeUser(userId)
   }
 
@@ -527,6 +595,7 @@ export class RowndEmulator {
   async rotateKeys(options: { withdrawOld?: boolean } = {}): Promise<string> {
     const key = await this.#keys.add()
     if (options.withdrawOld) this.#keys.withdrawAllButCurrent()
+    this.#changed()
     return key.kid
   }
 
@@ -543,8 +612,9 @@ export class RowndEmulator {
       })
     }
     user.meta.last_sign_in = nowIso()
+    this.#changed()
 
-    const now = Math.floor(Date.now() / 1000)
+    const now = Math.floor((Date.now() + this.#clockSkew) / 1000)
     let issuedAt = options.issuedAt ?? now
     let expiresAt = issuedAt + (options.expiresIn ?? 3600)
     if (options.expired) {
@@ -578,11 +648,37 @@ export class RowndEmulator {
 
   /*
    * ---------------------------------------------------------------
+   * State file (see persistence.ts)
+   * ---------------------------------------------------------------
+   */
+
+  /** Writes the state file soon, when there is one */
+  #changed() {
+    this.#state?.schedule()
+  }
+
+  async #snapshot(): Promise<EmulatorState> {
+    return {
+      version: 1,
+      warning: STATE_WARNING,
+      app: { id: this.appId, key: this.appKey, secret: this.appSecret, name: this.appName },
+      issuer: this.#issuer,
+      keys: await this.#keys.export(),
+      users: this.#users.list(),
+      sessions: this.#sessions.export(),
+    }
+  }
+
+  /*
+   * ---------------------------------------------------------------
    * HTTP
    * ---------------------------------------------------------------
    */
 
   #onRequest(req: IncomingMessage, res: ServerResponse) {
+    if (this.#clockSkew) res.setHeader('date', new Date(Date.now() + this.#clockSkew).toUTCString())
+    // Any request may have changed users or sessions
+    if (this.#state) res.once('close', () => this.#changed())
     this.#handle(req, res).catch((error: unknown) => {
       if (error instanceof EmulatorHttpError) {
         sendError(res, error.status, error.code, error.message, error.closeConnection)

@@ -5,8 +5,9 @@
  * and an unpublished look-alike for forged tokens.
  */
 
-import type { CryptoKey } from 'jose'
+import { exportJWK, importJWK, type CryptoKey } from 'jose'
 import { createKid, generateSigningKey, type RowndPublicJwk, type SigningKey } from '../tokens.ts'
+import type { PersistedKey } from './persistence.ts'
 
 export class KeyRing {
   #allKids = new Set<string>()
@@ -41,5 +42,51 @@ export class KeyRing {
   async foreignKey(): Promise<CryptoKey> {
     this.#foreign ??= await generateSigningKey(this.current.kid)
     return this.#foreign.privateKey
+  }
+
+  /** Every published key with its private JWK, and the current kid (see persistence.ts) */
+  async export(): Promise<{ current: string; keys: PersistedKey[] }> {
+    const keys = await Promise.all(
+      this.#published.map(async (key) => ({
+        kid: key.kid,
+        jwk: await exportJWK(key.privateKey),
+        published: true,
+      }))
+    )
+    return { current: this.current.kid, keys }
+  }
+
+  /** Replaces the keys with persisted ones; false when none of them can sign */
+  async restore(state: { current: string; keys: PersistedKey[] }): Promise<boolean> {
+    const restored: SigningKey[] = []
+    for (const entry of state.keys) {
+      const { d, ...publicJwk } = entry.jwk
+      if (typeof d !== 'string' || entry.jwk.crv !== 'Ed25519') continue
+      const privateKey = (await importJWK({ ...entry.jwk, alg: 'EdDSA' }, 'EdDSA', {
+        extractable: true,
+      })) as CryptoKey
+      const publicKey = (await importJWK({ ...publicJwk, alg: 'EdDSA' }, 'EdDSA', {
+        extractable: true,
+      })) as CryptoKey
+      restored.push({
+        kid: entry.kid,
+        privateKey,
+        publicKey,
+        publicJwk: {
+          kty: 'OKP',
+          crv: 'Ed25519',
+          alg: 'EdDSA',
+          use: 'sig',
+          kid: entry.kid,
+          x: publicJwk.x!,
+        },
+      })
+    }
+    const current = restored.find((key) => key.kid === state.current) ?? restored.at(-1)
+    if (!current) return false
+    this.#published = restored
+    this.#current = current
+    for (const key of restored) this.#allKids.add(key.kid)
+    return true
   }
 }

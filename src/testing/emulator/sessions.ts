@@ -135,6 +135,36 @@ export class SessionStore {
     return count
   }
 
+  /**
+   * Sessions still usable and the access tokens bound to them, for a state
+   * file (see persistence.ts). The newest 1000 access-token bindings are kept.
+   */
+  export(): { sessions: Session[]; accessTokens: Array<[string, string]> } {
+    const now = Date.now()
+    const sessions = [...this.#sessions.values()].filter(
+      (session) => !session.revoked && session.expiresAt > now
+    )
+    const kept = new Set(sessions.map((session) => session.id))
+    const accessTokens = [...this.#byJti]
+      .filter(([, session]) => kept.has(session.id))
+      .map(([jti, session]): [string, string] => [jti, session.id])
+      .slice(-1000)
+    return { sessions: sessions.map((session) => ({ ...session })), accessTokens }
+  }
+
+  /** Puts back sessions read from a state file */
+  restore(state: { sessions: Session[]; accessTokens?: Array<[string, string]> }) {
+    for (const session of state.sessions) {
+      this.#sessions.set(session.id, session)
+      this.#byToken.set(session.current, session)
+      if (session.previous) this.#byToken.set(session.previous.token, session)
+    }
+    for (const [jti, sessionId] of state.accessTokens ?? []) {
+      const session = this.#sessions.get(sessionId)
+      if (session) this.#byJti.set(jti, session)
+    }
+  }
+
   /** Active (not revoked, not expired) sessions of a user */
   activeCount(userId: string): number {
     const now = Date.now()

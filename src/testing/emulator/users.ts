@@ -124,6 +124,11 @@ export class UserStore {
     return true
   }
 
+  /** Puts back a user read from a state file (see persistence.ts) */
+  restore(user: RowndEmulatorUser) {
+    this.#users.set(user.userId, user)
+  }
+
   /** Replaces or merges profile data; a changed email or phone loses its verification */
   writeData(user: RowndEmulatorUser, data: Record<string, unknown>, merge: boolean) {
     const previousEmail = user.data.email
