@@ -13,6 +13,7 @@
  * does, which is the line .ci/run reads.
  */
 import { spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { assert } from '@japa/assert'
@@ -33,7 +34,8 @@ const FILES = [
 
 if (process.env.ADONIS6_CHILD) {
   processCLIArgs(process.argv.splice(2))
-  configure({ files: FILES, plugins: [assert()], timeout: 60_000 })
+  // forceExit: an app left running by a failed group setup cannot keep the run alive
+  configure({ files: FILES, plugins: [assert()], timeout: 60_000, forceExit: true })
   await run()
 } else {
   await orchestrate()
@@ -65,6 +67,13 @@ async function orchestrate() {
   const tarball = await packTarball()
   const base = await prepareAdonis6Base(tarball)
   await describeBase(base)
+  // Interrupted: the children get the signal too; the base app goes with us
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      rmSync(base.root, { recursive: true, force: true })
+      process.exit(130)
+    })
+  }
   const prepared = seconds(started)
   console.log(`adonis6 lane: base app ready in ${prepared}s`)
 

@@ -459,6 +459,16 @@ export async function createAdonis6App(
     clearTimeout(timer)
   }
 
+  /**
+   * A group whose setup failed may never destroy its app: its Node 20
+   * server must not outlive this process, nor its copy of the app
+   */
+  const cleanUpAtExit = () => {
+    if (server && server.exitCode === null) server.kill('SIGKILL')
+    rmSync(root, { recursive: true, force: true })
+  }
+  process.once('exit', cleanUpAtExit)
+
   const app: Adonis6App = {
     root,
     db,
@@ -534,6 +544,7 @@ export async function createAdonis6App(
       database = undefined
       if (pgDatabase) await dropPgDatabase(pgDatabase)
       await rm(root, { recursive: true, force: true })
+      process.off('exit', cleanUpAtExit)
     },
 
     readFile: (path) => readFile(join(root, path), 'utf-8'),
