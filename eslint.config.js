@@ -15,6 +15,8 @@ export default configPkg(
       // Generated in the starter-kit fixtures: by `node ace migration:run`, by `vite build`
       'tests/fixtures/kits/*/database/schema.ts',
       'tests/fixtures/kits/*/public/assets/**',
+      // The AdonisJS 6 kit as its generators write it (no trailing commas, value imports)
+      'tests/fixtures/adonis6/**',
     ],
   },
   {

@@ -1,6 +1,7 @@
-import { hash as digest, KeyObject, verify as verifySignature } from 'node:crypto'
+import { KeyObject, verify as verifySignature } from 'node:crypto'
 import type { CryptoKey } from 'jose'
 import { LRUCache } from 'lru-cache'
+import { digest } from '../compat.ts'
 import debug from '../debug.ts'
 import {
   E_ROWND_BAD_SIGNATURE,

@@ -24,10 +24,12 @@ export interface Target {
  */
 export async function startTarget(env: Record<string, string | undefined> = {}): Promise<Target> {
   const emulator = await RowndEmulator.start()
-  const app = await startTestApp({
-    emulator,
-    env: { NODE_ENV: 'production', LOG_LEVEL: 'trace', NODE_DEBUG: 'rownd-adonis', ...env },
-  })
+  const appEnv = { NODE_ENV: 'production', LOG_LEVEL: 'trace', NODE_DEBUG: 'rownd-adonis', ...env }
+  // The adonis6 lane (bin/test_adonis6.ts) aims the same cases at the AdonisJS 6 kit app
+  const app =
+    process.env.ROWND_TEST_TARGET === 'adonis6'
+      ? await (await import('../adonis6/target.ts')).startAdonis6Target({ emulator, env: appEnv })
+      : await startTestApp({ emulator, env: appEnv })
   return { emulator, app }
 }
 
