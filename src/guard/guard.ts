@@ -297,13 +297,16 @@ export class RowndGuard<
   #lookupContext(rowndUserId: string) {
     return {
       guardName: this.#name,
-      profile: () => this.#loadProfile(rowndUserId),
+      // Read only to create or link a row: never from the profile cache, so
+      // a user deleted in Rownd (or whose email changed) on another instance
+      // cannot be linked back from a stale copy
+      profile: () => this.#loadProfile(rowndUserId, true),
     }
   }
 
-  #loadProfile(rowndUserId: string) {
+  #loadProfile(rowndUserId: string, fresh = false) {
     if (!this.#profile) {
-      this.#profile = this.#client.getProfile(rowndUserId)
+      this.#profile = this.#client.getProfile(rowndUserId, { fresh })
       this.#profile.catch(() => {
         this.#profile = undefined
       })

@@ -239,7 +239,7 @@ test.group('adonis6 | web kit', (group) => {
       'provider rownd-adonis/rownd_provider in adonisrc.ts',
       'commands rownd-adonis/commands in adonisrc.ts',
       'preload #start/rownd in adonisrc.ts',
-      'start/rownd.ts (POST /rownd/session_authenticate, /rownd/session_sign_out)',
+      'start/rownd.ts (POST /rownd/session_authenticate, /rownd/session_sign_out, /rownd/user_data_update)',
       'config/rownd.ts (Rownd sign-ins also log into your "web" guard)',
       'rownd-adonis/session_sync_middleware in router.use (start/kernel.ts)',
       'the "rownd" guard in config/auth.ts',
@@ -443,7 +443,9 @@ test.group('adonis6 | web kit', (group) => {
     assert.isUndefined(next.setPostAuthenticationApi)
 
     // The sign-out was persisted (it holds across restarts)
-    const persisted = await app.knex()('rownd_revocations').where({ rownd_user_id: user.userId })
+    const persisted = await app
+      .knex()('rownd_revocations')
+      .where({ rownd_user_id: user.userId, token_hash: '' })
     assert.lengthOf(persisted, 1)
   })
 

@@ -376,6 +376,45 @@ test.group('rownd guard | bearer flow', (group) => {
   })
 })
 
+test.group('rownd guard | stale profiles never link', (group) => {
+  let emulator: RowndEmulator
+  let app: TestApp
+
+  group.setup(async () => {
+    emulator = await RowndEmulator.start()
+    app = await startTestApp({ emulator })
+    return async () => {
+      await app.stop()
+      await emulator.close()
+    }
+  })
+
+  test('a row detached elsewhere is not linked back from a cached profile', async ({ assert }) => {
+    // Signed in here: this instance holds the user's profile in its cache
+    const user = emulator.createUser({ email: 'stale.profile@example.com' })
+    const token = await emulator.mintToken({ userId: user.userId })
+    const signIn = await fetch(`${app.url}/rownd/session_authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'accept': 'application/json' },
+      body: JSON.stringify({ access_token: token }),
+    })
+    assert.equal(signIn.status, 200)
+    assert.equal((await fetch(`${app.url}/api/profile`, { headers: bearer(token) })).status, 200)
+
+    // Another instance handled Rownd's delete: the user is gone and the row
+    // detached, but this instance has not heard of it yet
+    emulator.deleteUser(user.userId)
+    await app.db('users').where('rownd_user_id', user.userId).update({ rownd_user_id: null })
+
+    const response = await fetch(`${app.url}/api/me`, { headers: bearer(token) })
+    assert.equal(response.status, 401)
+    assert.equal((await response.json()).errors[0].code, 'E_ROWND_USER_NOT_FOUND')
+    const rows = await app.db('users').where('email', 'stale.profile@example.com')
+    assert.lengthOf(rows, 1)
+    assert.isNull(rows[0].rownd_user_id)
+  })
+})
+
 test.group('rownd guard | Rownd down', (group) => {
   let emulator: RowndEmulator
   let app: TestApp

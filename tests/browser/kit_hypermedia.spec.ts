@@ -86,7 +86,9 @@ test.group('browser | hypermedia kit with rownd-adonis', (group) => {
       form.locator('button[type="submit"]').click(),
     ])
     // The guest-only /login redirected home; the kit's header sees the Rownd user
-    await page.waitForLoadState('load')
+    // (a locator waits through the Hub's reloads, where an evaluate would not)
+    await page.locator('header form[action="/logout"]').waitFor()
+    await page.waitForLoadState('networkidle')
     assert.equal(await headerState(page), 'signed in')
     assert.equal(
       await page
