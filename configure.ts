@@ -67,7 +67,7 @@ export async function configure(command: Configure) {
     await writeMigrations(command, codemods, options, done)
   } else {
     todo.push(
-      `Add a nullable, unique rownd_user_id column to your "${options.table}" table and create the rownd_revocations table (@adonisjs/lucid is not installed, so no migration was written; see README)`
+      `Add a nullable, unique rownd_user_id column to your "${options.table}" table and create the rownd_revocations table (@adonisjs/lucid is not installed, so no migration was written; see docs/configuration.md of rownd-adonis)`
     )
   }
   const wroteMigrations = done.length > migrationsBefore

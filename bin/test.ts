@@ -12,6 +12,8 @@ configure({
     { name: 'security', files: ['tests/security/**/*.spec.ts'] },
     // Fixture apps of the AdonisJS 7 starter kits, as real processes (tests/helpers/kit_app.ts)
     { name: 'kits', files: ['tests/kits/**/*.spec.ts'], timeout: 60_000 },
+    // README and docs/ against the source and a tarball-installed starter kit (issue 19)
+    { name: 'docs', files: ['tests/docs/**/*.spec.ts'], timeout: 60_000 },
   ],
   plugins: [assert(), fileSystem({ basePath: new URL('../tmp/fs/', import.meta.url) })],
   timeout: 30_000,

@@ -95,7 +95,7 @@ class SharedStoreTimeout extends Error {}
  *   read on start, so a cold instance makes no fetch while a fresh copy
  *   exists; a copy announced on the bus re-seeds the others, which then
  *   postpone their own background refresh;
- * - revocations are written under `rownd:revocation:<user id>` (a sign-out
+ * - revocations are written under `rownd:<app scope>:revocation:<user id>` (a sign-out
  *   time and SHA-256 hashes of single tokens, never a raw token). The bus
  *   announces the write; every instance reads it and applies it to memory,
  *   where requests check it synchronously;
@@ -292,7 +292,7 @@ export class SharedRowndState implements RowndStateSync {
 
     // Replay the writes that failed. Revocations written before the outage
     // are not re-written: this instance reads through its own memory layer
-    // and cannot tell whether Redis lost them (see the README trade-offs).
+    // and cannot tell whether Redis lost them (see docs/several_instances.md, Limits).
     const revocations = [...this.#pendingRevocations]
     this.#pendingRevocations.clear()
     for (const [userId, entry] of revocations) await this.#writeRevocation(userId, entry)

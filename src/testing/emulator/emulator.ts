@@ -69,7 +69,10 @@ export interface RowndEmulatorOptions {
   appName?: string
   /** Port to listen on, 0 (default) picks a free one */
   port?: number
-  /** `iss` of minted tokens, defaults to `https://api.rownd.io` */
+  /**
+   * `iss` of minted tokens. Default: the emulator's own URL (`url`), which is
+   * the issuer rownd-adonis expects when `apiUrl` points at the emulator
+   */
   issuer?: string
   /** Send webhook deliveries there as users change (also `emulator.webhooks.configure()`) */
   webhooks?: RowndWebhookTarget
