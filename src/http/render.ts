@@ -29,7 +29,9 @@ function loginPath(): string {
  * clients, anything that sent a bearer token) wants JSON.
  */
 export function wantsHtml(ctx: HttpContext): boolean {
-  if (ctx.request.header('authorization')) return false
+  // A bearer token means an API client; another scheme (Basic auth added by
+  // a staging proxy) says nothing about who is asking
+  if (/^\s*bearer/i.test(ctx.request.header('authorization') ?? '')) return false
   if (ctx.request.ajax()) return false
   const accept = ctx.request.header('accept') ?? ''
   return accept.includes('text/html') && ctx.request.accepts(['json', 'html']) === 'html'

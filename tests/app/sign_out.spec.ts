@@ -308,6 +308,17 @@ test.group(`behind a proxy (${dbKind()})`, (group) => {
     assert.equal((await response.json()).via, 'session')
   })
 
+  test('behind Basic auth, a signed-out page navigation is still sent to the login page', async ({
+    assert,
+  }) => {
+    const response = await fetch(`${trusting.url}/dashboard`, {
+      headers: { accept: 'text/html', authorization: 'Basic c3RhZ2luZzpzZWNyZXQ=' },
+      redirect: 'manual',
+    })
+    assert.equal(response.status, 302)
+    assert.match(response.headers.get('location')!, /^\/login\?return_to=/)
+  })
+
   test('a Host-rewriting proxy: the Origin matches X-Forwarded-Host (trustProxy) or appUrl', async ({
     assert,
   }) => {
