@@ -17,6 +17,8 @@ const rowndConfig = defineConfig({
     apiUrl: env.get('ROWND_HUB_API_URL'),
   },
   session: {
+    // The app's own session guard: Rownd sign-ins log in there too, and its logout signs out of Rownd
+    appGuard: 'web',
     // Where the Hub goes after a new session sign-in, and after sign-out
     returnTo: '/dashboard',
     signOutReturnTo: '/',

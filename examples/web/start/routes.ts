@@ -1,14 +1,9 @@
 import router from '@adonisjs/core/services/router'
 import { middleware } from './kernel.ts'
 
-/** Public home page */
+/** Public home page: `auth.user` comes from the silent auth middleware */
 router
-  .get('/', async ({ auth, session, view }) => {
-    // Shared (not passed) so the layout's @rowndHub() sees it
-    if (session.flashMessages.get('rowndHubSignOut') === true) view.share({ rowndHubSignOut: true })
-    const signedIn = await auth.use('rownd').check()
-    return view.render('pages/home', { user: signedIn ? auth.use('rownd').user : null })
-  })
+  .get('/', ({ auth, view }) => view.render('pages/home', { user: auth.user ?? null }))
   .as('home')
 
 /** Where browser navigations that need a session land (config/rownd.ts loginPath) */
@@ -18,19 +13,24 @@ router
   })
   .as('login')
 
-/** The session: the Hub signed this browser in through POST /rownd/session_authenticate */
+/**
+ * A page behind the app's own auth middleware: the Hub's sign-in
+ * (POST /rownd/session_authenticate) also logged the user into `web`
+ */
 router
   .get('/dashboard', async ({ auth, view }) => {
-    const guard = auth.use('rownd')
-    const user = guard.getUserOrFail()
-    const profile = await guard.profile()
+    const user = auth.getUserOrFail()
+    // The Rownd side of the same session, for the user's Rownd profile
+    const rownd = auth.use('rownd')
+    await rownd.check()
+    const profile = await rownd.profile()
     return view.render('pages/dashboard', {
       user,
       row: user.serialize(),
       profileJson: JSON.stringify(profile, null, 2),
     })
   })
-  .use(middleware.rownd())
+  .use(middleware.auth())
   .as('dashboard')
 
 /** JSON API behind the bearer flow: `Authorization: Bearer <Rownd access token>` only */
@@ -48,15 +48,13 @@ router
   .as('api.me')
 
 /**
- * The app's own logout: ends the session on the server, then tells the Hub
- * on the next page to sign out too (`rowndHubSignOut`, read by @rowndHub()).
- * Without that, the Hub would sign the session back in on the next page load
- * with the token it still holds.
+ * The app's own logout, as in the starter kits. With `session.appGuard`, it
+ * is a Rownd sign-out too, and the next page's @rowndHub() tells the Hub to
+ * sign out (else it would sign the session back in with the token it holds).
  */
 router
-  .post('/logout', async ({ auth, session, response }) => {
-    await auth.use('rownd').logout()
-    session.flash('rowndHubSignOut', true)
+  .post('/logout', async ({ auth, response }) => {
+    await auth.use('web').logout()
     return response.redirect('/')
   })
   .as('logout')
