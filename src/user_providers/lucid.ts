@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { LucidModel, LucidRow } from '@adonisjs/lucid/types/model'
+import type { LucidModel, LucidRow, ModelAdapterOptions } from '@adonisjs/lucid/types/model'
 import { symbols } from '@adonisjs/auth'
 import { RuntimeException } from '@adonisjs/core/exceptions'
 import { LRUCache } from 'lru-cache'
@@ -19,6 +19,7 @@ import type {
 } from '../guard/types.ts'
 import type { Duration, RowndProfile, RowndToken } from '../types.ts'
 import { isUniqueViolation, notNullViolation } from '../database/driver_errors.ts'
+import { findRow, toInstance, watchModel, type RawRow } from './lucid_rows.ts'
 
 type ModelLoader<Model extends LucidModel> = () => Promise<{ default: Model }>
 
@@ -52,11 +53,24 @@ export interface RowndLucidUserProviderOptions<Model extends LucidModel> {
    */
   passwordColumn?: string | false
   /**
-   * Keep users in memory by Rownd id so warm requests skip the database.
-   * Off by default: a cached user can be up to `ttl` stale (deleted or
-   * edited rows are noticed late, within one process).
+   * Keeps users' rows in memory by Rownd id so warm requests skip the
+   * database. On by default (`ttl` 10 s, 10 000 entries). Every request
+   * gets its own model instance built from the cached row, so nothing one
+   * request changes or attaches reaches another. An entry is dropped when
+   * its row is saved or deleted through Lucid in this process, and on every
+   * instance when the user is revoked or signed out. A row changed any
+   * other way (a query builder `update`, another process) is seen up to
+   * `ttl` late. `false` turns it off.
    */
   identityCache?: { ttl?: Duration; maxEntries?: number } | false
+}
+
+/** An identity cache entry: the row as read, never an instance a request holds */
+interface CachedIdentity {
+  /** The primary key, as a string */
+  key: string
+  row: RawRow
+  options: ModelAdapterOptions
 }
 
 /** What `planForProfile` found: the dry run of `rownd:sync` */
@@ -107,7 +121,15 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   #emitter?: RowndEmitter
   #hasher?: PasswordHasher
   #pending = new Map<string, Promise<RowndUserLookup<InstanceType<Model>>>>()
-  #identities?: LRUCache<string, InstanceType<Model>>
+  /** Cached rows as the database returned them, by Rownd id */
+  #identities?: LRUCache<string, CachedIdentity>
+  /** Rownd id of each cached row by primary key: a save or delete finds its entry */
+  #cachedKeys = new Map<string, string>()
+  /**
+   * Counts drops: a row read before a save or revocation finished must not
+   * be cached after it (the read may hold the old values)
+   */
+  #drops = 0
   /** The table's column definitions, read once (dry runs of `rownd:sync`) */
   #columnsInfo?: Promise<Record<string, { nullable?: boolean; defaultValue?: unknown }>>
   readonly rowndIdColumn: string
@@ -123,10 +145,13 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     this.#hasher = hasher
     this.rowndIdColumn = options.rowndIdColumn ?? 'rowndUserId'
     this.emailColumn = options.emailColumn ?? 'email'
-    if (options.identityCache) {
-      this.#identities = new LRUCache({
-        max: options.identityCache.maxEntries ?? 10_000,
-        ttl: toMs(options.identityCache.ttl, '30s'),
+    if (options.identityCache !== false) {
+      this.#identities = new LRUCache<string, CachedIdentity>({
+        max: options.identityCache?.maxEntries ?? 10_000,
+        ttl: toMs(options.identityCache?.ttl, '10s'),
+        dispose: (entry, rowndUserId) => {
+          if (this.#cachedKeys.get(entry.key) === rowndUserId) this.#cachedKeys.delete(entry.key)
+        },
       })
     }
   }
@@ -151,8 +176,17 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       )
     }
     model.boot()
+    // A row saved or deleted through Lucid must not be served from the cache
+    if (this.#identities) watchModel(model, (row) => this.#dropRow(row))
     this.#model = model
     return model
+  }
+
+  #dropRow(row: LucidRow) {
+    const rowndUserId = this.#cachedKeys.get(String(row.$primaryKeyValue))
+    if (rowndUserId) this.forget(rowndUserId)
+    const current = (row as LucidRow & Record<string, unknown>)[this.rowndIdColumn]
+    if (typeof current === 'string') this.forget(current)
   }
 
   #column(model: Model, attribute: string) {
@@ -168,18 +202,43 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   }
 
   forget(rowndUserId: string) {
+    this.#drops++
     this.#identities?.delete(rowndUserId)
+  }
+
+  /** A fresh instance of a cached row of this Rownd user, if any */
+  async #cached(rowndUserId: string): Promise<InstanceType<Model> | undefined> {
+    const entry = this.#identities?.get(rowndUserId)
+    if (!entry) return undefined
+    return toInstance(this.#model!, entry.row, entry.options)
+  }
+
+  #remember(
+    rowndUserId: string,
+    model: Model,
+    found: { row: RawRow; options: ModelAdapterOptions },
+    drops: number
+  ) {
+    if (!this.#identities || drops !== this.#drops) return
+    const key = String(found.row[this.#column(model, model.primaryKey)])
+    this.#identities.set(rowndUserId, { key, row: found.row, options: found.options })
+    this.#cachedKeys.set(key, rowndUserId)
   }
 
   async findById(id: string | number, rowndUserId?: string): Promise<InstanceType<Model> | null> {
     if (rowndUserId && this.#identities) {
-      const cached = this.#identities.get(rowndUserId)
-      if (cached && this.getId(cached) === id) return cached
+      const entry = this.#identities.get(rowndUserId)
+      // The session's row must still be the one this Rownd user maps to
+      if (entry && entry.key === String(id))
+        return toInstance(this.#model!, entry.row, entry.options)
     }
     const model = await this.getModel()
-    const user = (await model.find(id)) as InstanceType<Model> | null
-    if (user && rowndUserId && this.#identities && this.getRowndUserId(user) === rowndUserId) {
-      this.#identities.set(rowndUserId, user)
+    const drops = this.#drops
+    const found = await findRow(model, this.#column(model, model.primaryKey), id)
+    if (!found) return null
+    const user = await toInstance(model, found.row, found.options)
+    if (rowndUserId && this.getRowndUserId(user) === rowndUserId) {
+      this.#remember(rowndUserId, model, found, drops)
     }
     return user
   }
@@ -188,19 +247,24 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     token: RowndToken,
     context: RowndLookupContext
   ): Promise<RowndUserLookup<InstanceType<Model>>> {
-    const cached = this.#identities?.get(token.userId)
+    const cached = await this.#cached(token.userId)
     if (cached) return { user: cached, created: false, linked: false }
 
-    // Concurrent first requests of one user in this process share one attempt
+    // Concurrent first requests of one user in this process share one
+    // attempt; the others then read the row for an instance of their own
     const pending = this.#pending.get(token.userId)
-    if (pending) return pending
+    if (pending) {
+      const shared = await pending
+      const user =
+        (await this.#cached(token.userId)) ??
+        (await this.#findByRowndId(await this.getModel(), token.userId))
+      return { user: user ?? shared.user, created: false, linked: false }
+    }
     const attempt = this.#resolve(token.userId, context, token).finally(() =>
       this.#pending.delete(token.userId)
     )
     this.#pending.set(token.userId, attempt)
-    const result = await attempt
-    this.#identities?.set(token.userId, result.user)
-    return result
+    return attempt
   }
 
   /**
@@ -331,11 +395,13 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     this.forget(rowndUserId)
   }
 
-  async #findByRowndId(model: Model, rowndUserId: string) {
-    return (await model
-      .query()
-      .where(this.#column(model, this.rowndIdColumn), rowndUserId)
-      .first()) as InstanceType<Model> | null
+  /** The row of this Rownd id, read from the database (and cached, when the cache is on) */
+  async #findByRowndId(model: Model, rowndUserId: string): Promise<InstanceType<Model> | null> {
+    const drops = this.#drops
+    const found = await findRow(model, this.#column(model, this.rowndIdColumn), rowndUserId)
+    if (!found) return null
+    this.#remember(rowndUserId, model, found, drops)
+    return toInstance(model, found.row, found.options)
   }
 
   /**

@@ -362,6 +362,8 @@ test.group('rownd guard | bearer flow', (group) => {
   test('the identity cache skips the database for warm requests', async ({ assert }) => {
     const user = emulator.createUser({ email: 'cached@example.com' })
     const token = await emulator.mintToken({ userId: user.userId })
+    // The first request creates the row, the second caches it
+    await fetch(`${app.url}/api/cached`, { headers: bearer(token) })
     const first = await fetch(`${app.url}/api/cached`, { headers: bearer(token) })
     assert.equal(first.status, 200)
     // Rename the row behind the app's back: a cached identity does not see it
@@ -371,7 +373,9 @@ test.group('rownd guard | bearer flow', (group) => {
       .update({ email: 'renamed@example.com' })
     const second = await (await fetch(`${app.url}/api/cached`, { headers: bearer(token) })).json()
     assert.equal(second.email, 'cached@example.com')
-    const uncached = await (await fetch(`${app.url}/api/me`, { headers: bearer(token) })).json()
+    const uncached = await (
+      await fetch(`${app.url}/api/uncached`, { headers: bearer(token) })
+    ).json()
     assert.equal(uncached.email, 'renamed@example.com')
   })
 })
@@ -402,11 +406,12 @@ test.group('rownd guard | stale profiles never link', (group) => {
     assert.equal((await fetch(`${app.url}/api/profile`, { headers: bearer(token) })).status, 200)
 
     // Another instance handled Rownd's delete: the user is gone and the row
-    // detached, but this instance has not heard of it yet
+    // detached, but this instance has not heard of it yet (a guard without
+    // the identity cache, which would serve the old row for up to its ttl)
     emulator.deleteUser(user.userId)
     await app.db('users').where('rownd_user_id', user.userId).update({ rownd_user_id: null })
 
-    const response = await fetch(`${app.url}/api/me`, { headers: bearer(token) })
+    const response = await fetch(`${app.url}/api/uncached`, { headers: bearer(token) })
     assert.equal(response.status, 401)
     assert.equal((await response.json()).errors[0].code, 'E_ROWND_USER_NOT_FOUND')
     const rows = await app.db('users').where('email', 'stale.profile@example.com')

@@ -1,0 +1,91 @@
+import type { LucidModel, LucidRow, ModelAdapterOptions } from '@adonisjs/lucid/types/model'
+
+/** A row as the database driver returned it: column names, driver values */
+export type RawRow = Record<string, unknown>
+
+/**
+ * A copy of a row that shares nothing mutable with it: dates, buffers and
+ * JSON values (objects on PostgreSQL and MySQL) are copied, so a model built
+ * from the copy cannot change the cached original.
+ */
+export function copyRow(row: RawRow): RawRow {
+  const copy: RawRow = {}
+  for (const key in row) {
+    const value = row[key]
+    if (typeof value !== 'object' || value === null) copy[key] = value
+    else if (value instanceof Date) copy[key] = new Date(value.getTime())
+    else if (Buffer.isBuffer(value)) copy[key] = Buffer.from(value)
+    else copy[key] = structuredClone(value)
+  }
+  return copy
+}
+
+function hasFindHooks(model: LucidModel) {
+  return model.$hooks.has('before:find') || model.$hooks.has('after:find')
+}
+
+/**
+ * The first row where `column` equals `value`, read the way `Model.findBy`
+ * reads it but without the model query builder when the model has no
+ * `find` hooks (the builder, its preloader and hook runners cost more than
+ * the query on SQLite). Returns the driver's row, so it can be cached and
+ * turned into fresh instances, and the client options instances carry.
+ */
+export async function findRow(
+  model: LucidModel,
+  column: string,
+  value: unknown
+): Promise<{ row: RawRow; options: ModelAdapterOptions } | null> {
+  if (hasFindHooks(model)) {
+    // Soft deletes and the like add their conditions in before:find
+    const query = model.query().where(column, value as string)
+    await model.$hooks.runner('before:find').run(query)
+    const row = (await query.pojo<RawRow>().first()) as RawRow | null
+    return row ? { row, options: query.clientOptions } : null
+  }
+  const client = model.$adapter.modelConstructorClient(model)
+  const row = (await client
+    .from(model.table)
+    .where(column, value as string)
+    .first()) as RawRow | null
+  return row ? { row, options: { client, connection: client.connectionName } } : null
+}
+
+/** A new persisted instance from a row, with the model's after:find hooks run */
+export async function toInstance<Model extends LucidModel>(
+  model: Model,
+  row: RawRow,
+  options: ModelAdapterOptions
+): Promise<InstanceType<Model>> {
+  const instance = model.$createFromAdapterResult(copyRow(row), undefined, options)!
+  if (model.$hooks.has('after:find')) await model.$hooks.runner('after:find').run(instance)
+  return instance as InstanceType<Model>
+}
+
+type RowListener = (row: LucidRow) => void
+const watchers = new WeakMap<LucidModel, Set<RowListener>>()
+
+/**
+ * Calls `listener` after any instance of the model is saved or deleted
+ * through Lucid (`save`, `delete`, `create`, `merge().save()`, …), and again
+ * when the transaction it ran in commits. Hooks are added once per model;
+ * `saveQuietly`, `deleteQuietly` and query builder writes skip them.
+ */
+export function watchModel(model: LucidModel, listener: RowListener) {
+  let listeners = watchers.get(model)
+  if (!listeners) {
+    const set = new Set<RowListener>()
+    listeners = set
+    watchers.set(model, set)
+    const notify = (row: LucidRow) => {
+      for (const each of set) each(row)
+      // Another request may re-read the old row before the commit: drop it again then
+      row.$trx?.after('commit', () => {
+        for (const each of set) each(row)
+      })
+    }
+    model.after('save', notify)
+    model.after('delete', notify)
+  }
+  listeners.add(listener)
+}
