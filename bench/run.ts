@@ -31,13 +31,18 @@
  *   BENCH_MEMORY_ONE_USER=1  memory part: 100k distinct tokens of one user (no
  *                     database lookups), to separate token caches from the DB path
  *   BENCH_SERVER_FLAGS="--max-old-space-size=96"   extra node flags for the app
+ *   --write-docs      (`npm run bench -- --write-docs`, or BENCH_WRITE_DOCS=1)
+ *                     after a full run without errors, writes docs/performance.svg
+ *                     and the results block of docs/performance.md (between
+ *                     <!-- bench:results:start --> and <!-- bench:results:end -->).
+ *                     Refused for BENCH_QUICK and BENCH_ONLY runs.
  *
  * Exits non-zero on crashes and request errors only; missed targets are
  * reported, not fatal.
  */
 
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import knex, { type Knex } from 'knex'
@@ -54,6 +59,7 @@ import {
   type BenchServer,
 } from './lib/server.ts'
 import { assertWellFormed, renderChart, type LaneGroup } from './lib/chart.ts'
+import { replaceResultsBlock } from './lib/docs.ts'
 import {
   formatSpread,
   markdownTable,
@@ -68,6 +74,7 @@ const QUICK = process.env.BENCH_QUICK === '1'
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean)
 const runs = (part: string) => !ONLY || ONLY.includes(part)
 const PROFILE = process.env.BENCH_PROFILE === '1'
+const WRITE_DOCS = process.argv.includes('--write-docs') || process.env.BENCH_WRITE_DOCS === '1'
 const config = {
   rounds: Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5)),
   duration: Number(process.env.BENCH_DURATION ?? (QUICK ? 1 : 4)),
@@ -84,6 +91,14 @@ const config = {
 
 const errors: string[] = []
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
+
+// The docs show one full run: refuse before spending minutes on a run that cannot go there
+if (WRITE_DOCS && (QUICK || ONLY)) {
+  log(
+    `--write-docs needs a full run: ${QUICK ? 'BENCH_QUICK' : 'BENCH_ONLY'} is set, so the docs are not written. Run \`npm run bench -- --write-docs\` alone.`
+  )
+  process.exit(1)
+}
 
 /*
  * ---------------------------------------------------------------
@@ -695,12 +710,15 @@ const machine = {
   pinned: pinned ? { server: SERVER_CORE, driver: DRIVER_CORE } : false,
 }
 
+/** A number for a table: rounded, or n/a when BENCH_ONLY left out what it needs */
+const show = (value: number, digits = 2) => (Number.isFinite(value) ? round(value, digits) : 'n/a')
+
 /** The lane table; `code` puts lane names in backticks (Markdown) */
 function throughputRows(code = false): Array<Array<string | number>> {
   return [
     [
       'lane',
-      'route',
+      'what',
       'req/s',
       'x floor',
       'x open',
@@ -723,21 +741,21 @@ function throughputRows(code = false): Array<Array<string | number>> {
   ]
 }
 const targetRows: Array<Array<string | number>> = [
-  ['target', 'wanted', 'got (median)', 'rounds min–max', ''],
+  ['target', 'wanted', 'got (median)', 'rounds min–max', 'result'],
   ...targets.map((t) => [
     t.name,
     t.target,
-    typeof t.value === 'number' ? round(t.value, t.digits) : t.value,
+    typeof t.value === 'number' ? show(t.value, t.digits) : t.value,
     t.range ?? '',
     t.pass === 'n/a' ? 'n/a' : t.pass ? 'pass' : 'MISS',
   ]),
 ]
 const otherRows: Array<Array<string | number>> = [
   ['measure', 'value'],
-  ['raw jose EdDSA verify, CPU us (tight loop)', round(rawVerify.sequentialCpuMicros, 1)],
-  ['raw jose EdDSA verify, CPU us (20 in flight)', round(rawVerify.concurrent20CpuMicros, 1)],
-  ['distinct token extra us/req (from req/s)', round(distinct.extraMicrosFromThroughput, 1)],
-  ['distinct token extra server CPU us/req', round(distinct.extraServerCpuMicros, 1)],
+  ['raw jose EdDSA verify, CPU us (tight loop)', show(rawVerify.sequentialCpuMicros, 1)],
+  ['raw jose EdDSA verify, CPU us (20 in flight)', show(rawVerify.concurrent20CpuMicros, 1)],
+  ['distinct token extra us/req (from req/s)', show(distinct.extraMicrosFromThroughput, 1)],
+  ['distinct token extra server CPU us/req', show(distinct.extraServerCpuMicros, 1)],
 ]
 if (cold) {
   otherRows.push(
@@ -796,7 +814,7 @@ if (errors.length) process.stdout.write(`\nERRORS:\n${errors.map((e) => `  ${e}`
 
 /*
  * ---------------------------------------------------------------
- * Files: latest.json and latest.svg
+ * Files: latest.json, latest.svg, and the docs on request
  * ---------------------------------------------------------------
  */
 
@@ -855,5 +873,29 @@ writeFileSync(join(resultsDir, 'latest.svg'), chart)
 log(
   `wrote bench/results/latest.json and latest.svg${PROFILE ? `; CPU profile in ${profileDir}` : ''}`
 )
+
+if (WRITE_DOCS) {
+  if (errors.length) {
+    log('--write-docs: the run had errors, so the docs are not written')
+  } else {
+    const page = join(ROOT, 'docs/performance.md')
+    const block = [
+      '<!-- Written by `npm run bench -- --write-docs` (bench/run.ts): edits between the markers are overwritten -->',
+      '',
+      `${machineLine}. Ratios: req/s over the floor lane's (\`x floor\`) and the unprotected route's (\`x open\`) in the same round; median (min–max over rounds).`,
+      '',
+      markdownTable(throughputRows(true), 2),
+      '',
+      markdownTable(targetRows),
+      '',
+      markdownTable(otherRows),
+      '',
+      '![bench chart](performance.svg)',
+    ].join('\n')
+    writeFileSync(join(ROOT, 'docs/performance.svg'), chart)
+    writeFileSync(page, replaceResultsBlock(readFileSync(page, 'utf8'), block))
+    log('wrote docs/performance.md (results block) and docs/performance.svg')
+  }
+}
 
 process.exitCode = errors.length ? 1 : 0
