@@ -3,24 +3,46 @@
  *
  * Boots the test app compiled, in production mode, pinned to core 0, and
  * drives it from this process (pinned to core 1) with autocannon over
- * 127.0.0.1. Prints one table and writes bench/results/latest.json.
+ * 127.0.0.1. Prints one table and writes bench/results/latest.json and
+ * bench/results/latest.svg (bench/results is not committed).
+ *
+ * Throughput lanes (each answers `{ id }` of user 1 but `open`; API routes,
+ * no session middleware but `session`'s):
+ *   open                 unprotected route
+ *   floor                do-nothing guard (tests/fixtures/test_app/app/guards/
+ *                        floor_guard.ts) behind middleware.rownd(): the ceiling
+ *   floor_inline         the same guard, authenticate() in the handler
+ *   rownd                `rownd` guard as `node ace configure` writes it, middleware
+ *   rownd_inline         the same guard, authenticate() in the handler
+ *   rownd_uncached       `rownd` guard with identityCache: false
+ *   session              AdonisJS session guard (with session middleware)
+ *   tokens               AdonisJS access-tokens guard
+ *   rownd_same_rotating  /bench/rownd, one token through the rotating-header path
+ *   rownd_distinct       /bench/rownd, a new token (same user) on every request
+ * Every lane is reported as a ratio to `floor` and to `open`, paired round by
+ * round: median and min–max over rounds.
  *
  *   BENCH_QUICK=1     1 round, 1 s windows, small counts (CI smoke check)
  *   BENCH_ROUNDS=n    rounds (default 5)      BENCH_DURATION=s   window (default 4)
- *   BENCH_ONLY=a,b    only these parts: throughput scenario names (open, rownd,
- *                     rownd_cached, session, tokens, rownd_same_rotating,
- *                     rownd_distinct) and/or signin, cold, memory
+ *   BENCH_ONLY=a,b    only these parts: lane names above and/or signin, cold,
+ *                     memory; `open` and `floor` run too when any lane does
+ *                     (every ratio needs them)
  *   BENCH_PROFILE=1   run the throughput server with --cpu-prof (tmp/bench_prof)
  *   BENCH_MEMORY_ONE_USER=1  memory part: 100k distinct tokens of one user (no
  *                     database lookups), to separate token caches from the DB path
  *   BENCH_SERVER_FLAGS="--max-old-space-size=96"   extra node flags for the app
+ *   --write-docs      (`npm run bench -- --write-docs`, or BENCH_WRITE_DOCS=1)
+ *                     after a full run without errors, writes docs/performance.svg
+ *                     and the results block of docs/performance.md (between
+ *                     <!-- bench:results:start --> and <!-- bench:results:end -->).
+ *                     Refused for BENCH_QUICK and BENCH_ONLY runs.
  *
  * Exits non-zero on crashes and request errors only; missed targets are
  * reported, not fatal.
  */
 
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import knex, { type Knex } from 'knex'
@@ -36,12 +58,23 @@ import {
   startBenchServer,
   type BenchServer,
 } from './lib/server.ts'
-import { markdownTable, median, round, table } from './lib/stats.ts'
+import { assertWellFormed, renderChart, type LaneGroup } from './lib/chart.ts'
+import { replaceResultsBlock } from './lib/docs.ts'
+import {
+  formatSpread,
+  markdownTable,
+  median,
+  round,
+  spread,
+  table,
+  type Spread,
+} from './lib/stats.ts'
 
 const QUICK = process.env.BENCH_QUICK === '1'
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean)
 const runs = (part: string) => !ONLY || ONLY.includes(part)
 const PROFILE = process.env.BENCH_PROFILE === '1'
+const WRITE_DOCS = process.argv.includes('--write-docs') || process.env.BENCH_WRITE_DOCS === '1'
 const config = {
   rounds: Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5)),
   duration: Number(process.env.BENCH_DURATION ?? (QUICK ? 1 : 4)),
@@ -58,6 +91,14 @@ const config = {
 
 const errors: string[] = []
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
+
+// The docs show one full run: refuse before spending minutes on a run that cannot go there
+if (WRITE_DOCS && (QUICK || ONLY)) {
+  log(
+    `--write-docs needs a full run: ${QUICK ? 'BENCH_QUICK' : 'BENCH_ONLY'} is set, so the docs are not written. Run \`npm run bench -- --write-docs\` alone.`
+  )
+  process.exit(1)
+}
 
 /*
  * ---------------------------------------------------------------
@@ -187,6 +228,8 @@ function verifyMicro() {
 interface Scenario {
   name: string
   label: string
+  /** Colour in the chart */
+  group: LaneGroup
   path: string
   headers: Record<string, string>
   rotate?: { pool: string[]; cursor: { next: number } }
@@ -221,49 +264,81 @@ log(`signing ${config.distinctPool} distinct tokens for one user`)
 const distinctPool = await signMany(config.distinctPool, () => rowndId(1))
 
 const allScenarios: Scenario[] = [
-  { name: 'open', label: 'unprotected', path: '/bench/open', headers: {} },
+  { name: 'open', label: 'unprotected', group: 'reference', path: '/bench/open', headers: {} },
+  {
+    // No token work: what any guard pays in AdonisJS, the rownd lanes' ceiling
+    name: 'floor',
+    label: 'floor: do-nothing guard, middleware',
+    group: 'reference',
+    path: '/bench/floor',
+    headers: { authorization: warmBearer },
+  },
+  {
+    name: 'floor_inline',
+    label: 'floor, in handler',
+    group: 'reference',
+    path: '/bench/floor_inline',
+    headers: { authorization: warmBearer },
+  },
   {
     name: 'rownd',
-    label: 'rownd, warm token',
+    label: 'rownd, warm token, middleware',
+    group: 'rownd',
     path: '/bench/rownd',
     headers: { authorization: warmBearer },
   },
   {
-    name: 'rownd_cached',
-    label: 'rownd + identity cache, warm',
-    path: '/bench/rownd_cached',
+    // auth.use('rownd').authenticate() in the handler: no middleware to resolve
+    name: 'rownd_inline',
+    label: 'rownd, warm token, in handler',
+    group: 'rownd',
+    path: '/bench/rownd_inline',
     headers: { authorization: warmBearer },
   },
   {
-    // auth.use(...).authenticate() in the handler: no middleware to resolve
-    name: 'rownd_cached_inline',
-    label: 'rownd + identity cache, in handler',
-    path: '/bench/rownd_cached_inline',
+    name: 'rownd_uncached',
+    label: 'rownd, identity cache off',
+    group: 'rownd',
+    path: '/bench/rownd_uncached',
     headers: { authorization: warmBearer },
   },
-  { name: 'session', label: 'adonis session guard', path: '/bench/session', headers: { cookie } },
+  {
+    name: 'session',
+    label: 'AdonisJS session guard',
+    group: 'other',
+    path: '/bench/session',
+    headers: { cookie },
+  },
   {
     name: 'tokens',
-    label: 'adonis access tokens',
+    label: 'AdonisJS access tokens',
+    group: 'other',
     path: '/bench/tokens',
     headers: { authorization: `Bearer ${accessToken}` },
   },
   {
     name: 'rownd_same_rotating',
     label: 'rownd, warm (rotation path)',
+    group: 'rownd',
     path: '/bench/rownd',
     headers: {},
     rotate: { pool: [warmBearer], cursor: { next: 0 } },
   },
   {
     name: 'rownd_distinct',
-    label: 'rownd, distinct tokens',
+    label: 'rownd, a new token per request',
+    group: 'rownd',
     path: '/bench/rownd',
     headers: {},
     rotate: { pool: distinctPool, cursor: { next: 0 } },
   },
 ]
-const scenarios = allScenarios.filter((s) => runs(s.name))
+/** Every ratio is taken against these two: they run whenever any lane does */
+const REFERENCES = ['open', 'floor']
+const anyLane = allScenarios.some((s) => runs(s.name))
+const scenarios = allScenarios.filter(
+  (s) => runs(s.name) || (anyLane && REFERENCES.includes(s.name))
+)
 
 // Each route must answer 200 with user 1 before it is measured
 for (const scenario of scenarios) {
@@ -321,35 +396,15 @@ for (let roundIndex = 0; roundIndex < config.rounds; roundIndex++) {
   micro.push(verifyMicro())
 }
 
-const summary: Record<
-  string,
-  {
-    label: string
-    rps: number
-    p50: number
-    p99: number
-    serverCpuMicrosPerRequest: number
-    outbound: number
-    driverCpuShare: number
-  }
-> = {}
-for (const scenario of scenarios) {
-  const list = samples[scenario.name]
-  summary[scenario.name] = {
-    label: scenario.label,
-    rps: median(list.map((s) => s.rps)),
-    p50: median(list.map((s) => s.p50)),
-    p99: median(list.map((s) => s.p99)),
-    serverCpuMicrosPerRequest: median(list.map((s) => s.serverCpuMicrosPerRequest)),
-    outbound: list.reduce((sum, s) => sum + s.outbound, 0),
-    driverCpuShare: median(list.map((s) => s.driverCpuShare)),
-  }
+/** Per-round ratios of `a` over `b`, pairing samples taken in the same round */
+function ratioRounds(a: string, b: string) {
+  if (!samples[a] || !samples[b]) return []
+  return samples[a].map((s, index) => s.rps / samples[b][index].rps)
 }
-
-/** Median over rounds of a per-round ratio (pairs samples taken in the same round) */
-function ratio(a: string, b: string, metric: (s: RoundSample) => number = (s) => s.rps) {
-  if (!samples[a] || !samples[b]) return Number.NaN
-  return median(samples[a].map((s, index) => metric(s) / metric(samples[b][index])))
+/** A per-round ratio's median and range, with the rounds it came from */
+function ratioSpread(a: string, b: string): Spread & { rounds: number[] } {
+  const rounds = ratioRounds(a, b)
+  return { ...spread(rounds), rounds }
 }
 /** Median over rounds of the extra time per request of `a` over `b` */
 function extraMicros(
@@ -359,6 +414,45 @@ function extraMicros(
 ) {
   if (!samples[a] || !samples[b]) return Number.NaN
   return median(samples[a].map((s, index) => perRequest(s) - perRequest(samples[b][index])))
+}
+
+interface LaneSummary {
+  label: string
+  path: string
+  /** Medians over rounds */
+  rps: number
+  p50: number
+  p99: number
+  serverCpuMicrosPerRequest: number
+  /** Sum over rounds */
+  outbound: number
+  driverCpuShare: number
+  /** Median and min–max over rounds */
+  spread: { rps: Spread; serverCpuMicrosPerRequest: Spread }
+  /** req/s over the floor lane's, per round: median, min–max and the rounds */
+  vsFloor: Spread & { rounds: number[] }
+  /** req/s over the unprotected lane's, per round */
+  vsOpen: Spread & { rounds: number[] }
+}
+
+const summary: Record<string, LaneSummary> = {}
+for (const scenario of scenarios) {
+  const list = samples[scenario.name]
+  const rps = spread(list.map((s) => s.rps))
+  const cpu = spread(list.map((s) => s.serverCpuMicrosPerRequest))
+  summary[scenario.name] = {
+    label: scenario.label,
+    path: scenario.path,
+    rps: rps.median,
+    p50: median(list.map((s) => s.p50)),
+    p99: median(list.map((s) => s.p99)),
+    serverCpuMicrosPerRequest: cpu.median,
+    outbound: list.reduce((sum, s) => sum + s.outbound, 0),
+    driverCpuShare: median(list.map((s) => s.driverCpuShare)),
+    spread: { rps, serverCpuMicrosPerRequest: cpu },
+    vsFloor: ratioSpread(scenario.name, 'floor'),
+    vsOpen: ratioSpread(scenario.name, 'open'),
+  }
 }
 
 const rawVerify = {
@@ -458,11 +552,12 @@ async function coldStorm() {
 }
 
 async function memory() {
-  // The bench API routes run without session middleware, like an API app's
+  // The bench API routes run without session middleware, like an API app's;
+  // the guard as configure writes it, so its caches are the defaults.
   // Baseline after JIT and heap warm-up with a repeated token, so growth is the caches'
   await runWindow({
     url: server.url,
-    path: '/bench/rownd_cached',
+    path: '/bench/rownd',
     connections: config.connections,
     duration: config.warmup * 2,
     headers: { authorization: warmBearer },
@@ -475,7 +570,7 @@ async function memory() {
   emulator.resetCounts()
   const run = await runWindow({
     url: server.url,
-    path: '/bench/rownd_cached',
+    path: '/bench/rownd',
     connections: config.connections,
     amount: config.memoryTokens,
     rotate: { pool, cursor: { next: 0 } },
@@ -533,25 +628,43 @@ try {
 interface Target {
   name: string
   target: string
+  /** The median over rounds, for throughput targets */
   value: number | string
+  /** min–max over rounds, when the value is a median of rounds */
+  range?: string
+  /** Digits shown (2 unless set) */
+  digits?: number
   pass: boolean | 'n/a'
 }
-/** A ratio target; 'n/a' when a scenario it needs was not run (BENCH_ONLY) */
-function atLeast(name: string, value: number, wanted: number): Target {
-  // BENCH_ONLY may leave a ratio without its scenarios
+const rangeOf = (value: Spread, digits = 2) =>
+  Number.isFinite(value.min) ? `${round(value.min, digits)}–${round(value.max, digits)}` : ''
+/** req/s of lane `a` over lane `b`, round by round; 'n/a' when BENCH_ONLY left one out */
+function ratioAtLeast(name: string, a: string, b: string, wanted: number): Target {
+  const value = ratioSpread(a, b)
   return {
     name,
     target: `>= ${wanted}`,
-    value,
-    pass: Number.isNaN(value) ? 'n/a' : value >= wanted,
+    value: value.median,
+    range: rangeOf(value),
+    pass: Number.isNaN(value.median) ? 'n/a' : value.median >= wanted,
   }
 }
 const distinctRatio = distinct.extraMicrosFromThroughput / rawVerify.sequentialCpuMicros
+const uncachedCpu = summary.rownd_uncached?.spread.serverCpuMicrosPerRequest ?? spread([])
 const targets: Target[] = [
-  atLeast('warm bearer / session guard', ratio('rownd', 'session'), 1.2),
-  atLeast('warm bearer / access-tokens guard', ratio('rownd', 'tokens'), 2.5),
-  atLeast('identity cache on / unprotected', ratio('rownd_cached', 'open'), 0.9),
-  atLeast('identity cache on, in handler / unprotected', ratio('rownd_cached_inline', 'open'), 0.9),
+  ratioAtLeast('rownd (default config) / floor, middleware', 'rownd', 'floor', 0.9),
+  ratioAtLeast('rownd (default config) / floor, in handler', 'rownd_inline', 'floor_inline', 0.9),
+  ratioAtLeast('warm bearer / unprotected', 'rownd', 'open', 0.5),
+  ratioAtLeast('warm bearer / session guard', 'rownd', 'session', 1.2),
+  ratioAtLeast('warm bearer / access-tokens guard', 'rownd', 'tokens', 2.5),
+  {
+    name: 'identity cache off: server CPU us/req',
+    target: '<= 200',
+    value: uncachedCpu.median,
+    range: rangeOf(uncachedCpu, 0),
+    digits: 0,
+    pass: Number.isNaN(uncachedCpu.median) ? 'n/a' : uncachedCpu.median <= 200,
+  },
   {
     name: 'extra us per distinct token / raw verify us',
     target: '<= 1.25',
@@ -597,32 +710,52 @@ const machine = {
   pinned: pinned ? { server: SERVER_CORE, driver: DRIVER_CORE } : false,
 }
 
-const throughputRows: Array<Array<string | number>> = [
-  ['route', 'req/s', 'p50 ms', 'p99 ms', 'server CPU us/req', 'outbound'],
-  ...Object.values(summary).map((s) => [
-    s.label,
-    round(s.rps, 0),
-    s.p50,
-    s.p99,
-    round(s.serverCpuMicrosPerRequest, 0),
-    s.outbound,
-  ]),
-]
+/** A number for a table: rounded, or n/a when BENCH_ONLY left out what it needs */
+const show = (value: number, digits = 2) => (Number.isFinite(value) ? round(value, digits) : 'n/a')
+
+/** The lane table; `code` puts lane names in backticks (Markdown) */
+function throughputRows(code = false): Array<Array<string | number>> {
+  return [
+    [
+      'lane',
+      'what',
+      'req/s',
+      'x floor',
+      'x open',
+      'p50 ms',
+      'p99 ms',
+      'server CPU us/req',
+      'outbound',
+    ],
+    ...Object.entries(summary).map(([name, s]) => [
+      code ? `\`${name}\`` : name,
+      s.label,
+      formatSpread(s.spread.rps, 0),
+      formatSpread(s.vsFloor),
+      formatSpread(s.vsOpen),
+      s.p50,
+      s.p99,
+      formatSpread(s.spread.serverCpuMicrosPerRequest, 0),
+      s.outbound,
+    ]),
+  ]
+}
 const targetRows: Array<Array<string | number>> = [
-  ['target', 'wanted', 'got', ''],
+  ['target', 'wanted', 'got (median)', 'rounds min–max', 'result'],
   ...targets.map((t) => [
     t.name,
     t.target,
-    typeof t.value === 'number' ? round(t.value) : t.value,
+    typeof t.value === 'number' ? show(t.value, t.digits) : t.value,
+    t.range ?? '',
     t.pass === 'n/a' ? 'n/a' : t.pass ? 'pass' : 'MISS',
   ]),
 ]
 const otherRows: Array<Array<string | number>> = [
   ['measure', 'value'],
-  ['raw jose EdDSA verify, CPU us (tight loop)', round(rawVerify.sequentialCpuMicros, 1)],
-  ['raw jose EdDSA verify, CPU us (20 in flight)', round(rawVerify.concurrent20CpuMicros, 1)],
-  ['distinct token extra us/req (from req/s)', round(distinct.extraMicrosFromThroughput, 1)],
-  ['distinct token extra server CPU us/req', round(distinct.extraServerCpuMicros, 1)],
+  ['raw jose EdDSA verify, CPU us (tight loop)', show(rawVerify.sequentialCpuMicros, 1)],
+  ['raw jose EdDSA verify, CPU us (20 in flight)', show(rawVerify.concurrent20CpuMicros, 1)],
+  ['distinct token extra us/req (from req/s)', show(distinct.extraMicrosFromThroughput, 1)],
+  ['distinct token extra server CPU us/req', show(distinct.extraServerCpuMicros, 1)],
 ]
 if (cold) {
   otherRows.push(
@@ -655,25 +788,59 @@ if (mem) {
       `${round(mem.before.rss / 2 ** 20, 1)} / ${round(mem.after.rss / 2 ** 20, 1)}`,
     ],
     [
-      'memory: verified-token cache / profile cache entries after',
-      `${mem.after.verifiedTokens} / ${mem.after.profiles}`,
+      'memory: verified-token / identity / profile cache entries after',
+      `${mem.after.verifiedTokens} / ${mem.after.defaultIdentities} / ${mem.after.profiles}`,
     ]
   )
 }
 
-const header = `rownd-adonis bench${QUICK ? ' (QUICK smoke run: numbers are not meaningful)' : ''}: ${config.rounds} round(s) x ${config.duration} s, ${config.connections} connections, median of rounds
-${machine.cpu}, ${machine.cores} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; server pinned to core ${SERVER_CORE}, load generator to core ${DRIVER_CORE}; load average before ${machine.loadAverageBefore.join(' ')}, after ${machine.loadAverageAfter.join(' ')}`
+const date = new Date().toISOString()
+const machineLine = [
+  `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}`,
+  `Node ${process.version}, ${date.slice(0, 10)}`,
+  pinned
+    ? `server pinned to core ${SERVER_CORE}, load generator to core ${DRIVER_CORE}`
+    : 'NOT pinned (taskset unavailable)',
+  `load average before ${machine.loadAverageBefore.join(' ')}, after ${machine.loadAverageAfter.join(' ')}`,
+  `${config.rounds} round(s) x ${config.duration} s, ${config.connections} connections, median of rounds`,
+].join('; ')
+const header = `rownd-adonis bench${QUICK ? ' (QUICK smoke run: numbers are not meaningful)' : ''}
+${machineLine}
+ratios (x floor, x open): req/s over that lane's in the same round; median (min–max over rounds)`
 process.stdout.write(
-  `\n${header}\n\n${table(throughputRows)}\n\n${table(otherRows)}\n\n${table(targetRows)}\n`
+  `\n${header}\n\n${table(throughputRows(), 2)}\n\n${table(otherRows)}\n\n${table(targetRows)}\n`
 )
 if (errors.length) process.stdout.write(`\nERRORS:\n${errors.map((e) => `  ${e}`).join('\n')}\n`)
+
+/*
+ * ---------------------------------------------------------------
+ * Files: latest.json, latest.svg, and the docs on request
+ * ---------------------------------------------------------------
+ */
+
+const chart = renderChart({
+  title: `rownd-adonis bench${QUICK ? ' (QUICK smoke run: not meaningful)' : ''}`,
+  subtitle: `${machine.cpu}, ${machine.cores} cores, Node ${process.version}, ${date.slice(0, 10)}; ${config.rounds} round(s) x ${config.duration} s, ${config.connections} connections`,
+  lanes: scenarios.map((scenario) => ({
+    label: scenario.label,
+    group: scenario.group,
+    rps: summary[scenario.name].spread.rps,
+    cpuMicros: summary[scenario.name].spread.serverCpuMicrosPerRequest,
+  })),
+})
+try {
+  assertWellFormed(chart)
+} catch (error) {
+  errors.push(`chart: not well-formed SVG (${(error as Error).message})`)
+}
 
 const resultsDir = join(ROOT, 'bench/results')
 mkdirSync(resultsDir, { recursive: true })
 Object.assign(results, {
-  date: new Date().toISOString(),
+  date,
   node: process.version,
   machine,
+  machineLine,
   quick: QUICK,
   config,
   throughput: summary,
@@ -682,13 +849,13 @@ Object.assign(results, {
   rawVerifyRounds: micro,
   distinct,
   ratios: {
-    rowndVsSession: ratio('rownd', 'session'),
-    rowndVsTokens: ratio('rownd', 'tokens'),
-    rowndVsOpen: ratio('rownd', 'open'),
-    cachedVsOpen: ratio('rownd_cached', 'open'),
-    cachedInlineVsOpen: ratio('rownd_cached_inline', 'open'),
-    cachedVsSession: ratio('rownd_cached', 'session'),
-    cachedVsTokens: ratio('rownd_cached', 'tokens'),
+    rowndVsFloor: ratioSpread('rownd', 'floor'),
+    rowndInlineVsFloorInline: ratioSpread('rownd_inline', 'floor_inline'),
+    rowndUncachedVsFloor: ratioSpread('rownd_uncached', 'floor'),
+    rowndVsOpen: ratioSpread('rownd', 'open'),
+    floorVsOpen: ratioSpread('floor', 'open'),
+    rowndVsSession: ratioSpread('rownd', 'session'),
+    rowndVsTokens: ratioSpread('rownd', 'tokens'),
   },
   coldStorm: cold,
   signInStorm: signIn,
@@ -696,12 +863,39 @@ Object.assign(results, {
   targets,
   errors,
   markdown: {
-    throughput: markdownTable(throughputRows),
+    throughput: markdownTable(throughputRows(true), 2),
     other: markdownTable(otherRows),
     targets: markdownTable(targetRows),
   },
 })
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
-log(`wrote bench/results/latest.json${PROFILE ? `; CPU profile in ${profileDir}` : ''}`)
+writeFileSync(join(resultsDir, 'latest.svg'), chart)
+log(
+  `wrote bench/results/latest.json and latest.svg${PROFILE ? `; CPU profile in ${profileDir}` : ''}`
+)
+
+if (WRITE_DOCS) {
+  if (errors.length) {
+    log('--write-docs: the run had errors, so the docs are not written')
+  } else {
+    const page = join(ROOT, 'docs/performance.md')
+    const block = [
+      '<!-- Written by `npm run bench -- --write-docs` (bench/run.ts): edits between the markers are overwritten -->',
+      '',
+      `${machineLine}. Ratios: req/s over the floor lane's (\`x floor\`) and the unprotected route's (\`x open\`) in the same round; median (min–max over rounds).`,
+      '',
+      markdownTable(throughputRows(true), 2),
+      '',
+      markdownTable(targetRows),
+      '',
+      markdownTable(otherRows),
+      '',
+      '![bench chart](performance.svg)',
+    ].join('\n')
+    writeFileSync(join(ROOT, 'docs/performance.svg'), chart)
+    writeFileSync(page, replaceResultsBlock(readFileSync(page, 'utf8'), block))
+    log('wrote docs/performance.md (results block) and docs/performance.svg')
+  }
+}
 
 process.exitCode = errors.length ? 1 : 0

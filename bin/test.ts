@@ -6,7 +6,10 @@ processCLIArgs(process.argv.splice(2))
 
 configure({
   suites: [
-    { name: 'unit', files: ['tests/client/**/*.spec.ts', 'tests/testing/**/*.spec.ts'] },
+    {
+      name: 'unit',
+      files: ['tests/client/**/*.spec.ts', 'tests/testing/**/*.spec.ts', 'tests/unit/**/*.spec.ts'],
+    },
     { name: 'app', files: ['tests/app/**/*.spec.ts'] },
     { name: 'configure', files: ['tests/configure/**/*.spec.ts'] },
     { name: 'security', files: ['tests/security/**/*.spec.ts'] },

@@ -102,6 +102,8 @@ export interface BenchServer {
     profiles: number
     revocations: number
     identities: number
+    /** Identity cache entries of the default `rownd` guard (the one the bench drives) */
+    defaultIdentities: number
     rss: number
   }>
   cpuMicros(): number
