@@ -185,6 +185,11 @@ export class RowndClient {
     return this.verifier.verify(token)
   }
 
+  /** `verifyToken` answered from memory, or undefined when it must run (see `verifier.verifyWarm`) */
+  verifyTokenWarm(token: string): RowndToken | undefined {
+    return this.verifier.verifyWarm(token)
+  }
+
   #configError() {
     return new E_ROWND_CONFIG('rownd-adonis: set ROWND_APP_KEY (or appId) in config/rownd.ts')
   }

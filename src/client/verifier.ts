@@ -101,6 +101,21 @@ export class TokenVerifier {
     }
   }
 
+  /**
+   * The verified token when everything about it is known in memory: cached,
+   * unexpired, the user's stored sign-outs read lately, not revoked. Else
+   * undefined, and `verify()` decides (it throws the typed errors). Lets
+   * the warm path skip a promise per request.
+   */
+  verifyWarm(token: string): RowndToken | undefined {
+    if (token.length === 0 || token.length > this.#options.maxTokenLength) return undefined
+    const cached = this.#cache.get(hashToken(token))
+    if (!cached || cached.expiresAt + this.#toleranceSeconds < Date.now() / 1000) return undefined
+    if (this.#options.userSeen?.(cached.userId)) return undefined
+    if (this.#options.revocations.isRevoked(cached)) return undefined
+    return cached
+  }
+
   async verify(token: unknown): Promise<RowndToken> {
     if (typeof token !== 'string' || token.length === 0) throw new E_ROWND_TOKEN_MISSING()
     if (token.length > this.#options.maxTokenLength) {

@@ -43,6 +43,11 @@ export interface RowndUserProviderContract<RealUser> {
   [symbols.PROVIDER_REAL_USER]: RealUser
   /** Finds, links or creates the local user of a verified token */
   findForToken(token: RowndToken, context: RowndLookupContext): Promise<RowndUserLookup<RealUser>>
+  /**
+   * Optional: the user of a verified token when memory can answer at once,
+   * else undefined (then `findForToken` runs). Saves warm requests a promise.
+   */
+  cachedUser?(token: RowndToken): RealUser | undefined
   /** Finds a user by local id (session flow); `rowndUserId` lets caches answer */
   findById(id: string | number, rowndUserId?: string): Promise<RealUser | null>
   /** Local id of a user */

@@ -19,7 +19,14 @@ import type {
 } from '../guard/types.ts'
 import type { Duration, RowndProfile, RowndToken } from '../types.ts'
 import { isUniqueViolation, notNullViolation } from '../database/driver_errors.ts'
-import { findRow, toInstance, watchModel, type RawRow } from './lucid_rows.ts'
+import {
+  findRow,
+  hasAfterFind,
+  instanceFrom,
+  toInstance,
+  watchModel,
+  type RawRow,
+} from './lucid_rows.ts'
 
 type ModelLoader<Model extends LucidModel> = () => Promise<{ default: Model }>
 
@@ -204,6 +211,17 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   forget(rowndUserId: string) {
     this.#drops++
     this.#identities?.delete(rowndUserId)
+  }
+
+  /**
+   * A fresh instance of this token's user from the identity cache, without
+   * a promise (the guard's warm path); undefined when not cached or when
+   * the model's after:find hooks must run (`findForToken` does it then)
+   */
+  cachedUser(token: RowndToken): InstanceType<Model> | undefined {
+    const entry = this.#identities?.get(token.userId)
+    if (!entry || hasAfterFind(this.#model!)) return undefined
+    return instanceFrom(this.#model!, entry.row, entry.options)
   }
 
   /** A fresh instance of a cached row of this Rownd user, if any */

@@ -51,15 +51,29 @@ export async function findRow(
   return row ? { row, options: { client, connection: client.connectionName } } : null
 }
 
+/** A new persisted instance from a copy of a row (no hooks run) */
+export function instanceFrom<Model extends LucidModel>(
+  model: Model,
+  row: RawRow,
+  options: ModelAdapterOptions
+): InstanceType<Model> {
+  return model.$createFromAdapterResult(copyRow(row), undefined, options) as InstanceType<Model>
+}
+
+/** Whether instances of the model need after:find hooks run (so cannot be built synchronously) */
+export function hasAfterFind(model: LucidModel) {
+  return model.$hooks.has('after:find')
+}
+
 /** A new persisted instance from a row, with the model's after:find hooks run */
 export async function toInstance<Model extends LucidModel>(
   model: Model,
   row: RawRow,
   options: ModelAdapterOptions
 ): Promise<InstanceType<Model>> {
-  const instance = model.$createFromAdapterResult(copyRow(row), undefined, options)!
-  if (model.$hooks.has('after:find')) await model.$hooks.runner('after:find').run(instance)
-  return instance as InstanceType<Model>
+  const instance = instanceFrom(model, row, options)
+  if (hasAfterFind(model)) await model.$hooks.runner('after:find').run(instance)
+  return instance
 }
 
 type RowListener = (row: LucidRow) => void
