@@ -81,6 +81,11 @@ export function hashToken(token: string): string {
 export class TokenVerifier {
   #options: VerifierOptions
   #cache: LRUCache<string, RowndToken>
+  /**
+   * The last token verifyWarm() hashed and missed: verify() runs right
+   * after it, in the same tick, and need not hash it again
+   */
+  #missed?: { token: string; hash: string }
   #toleranceSeconds: number
 
   constructor(options: VerifierOptions) {
@@ -109,8 +114,13 @@ export class TokenVerifier {
    */
   verifyWarm(token: string): RowndToken | undefined {
     if (token.length === 0 || token.length > this.#options.maxTokenLength) return undefined
-    const cached = this.#cache.get(hashToken(token))
-    if (!cached || cached.expiresAt + this.#toleranceSeconds < Date.now() / 1000) return undefined
+    const hash = hashToken(token)
+    const cached = this.#cache.get(hash)
+    if (!cached) {
+      this.#missed = { token, hash }
+      return undefined
+    }
+    if (cached.expiresAt + this.#toleranceSeconds < Date.now() / 1000) return undefined
     if (this.#options.userSeen?.(cached.userId)) return undefined
     if (this.#options.revocations.isRevoked(cached)) return undefined
     return cached
@@ -122,7 +132,9 @@ export class TokenVerifier {
       throw new E_ROWND_TOKEN_MALFORMED('Rownd access token is too long')
     }
 
-    const hash = hashToken(token)
+    const missed = this.#missed
+    this.#missed = undefined
+    const hash = missed?.token === token ? missed.hash : hashToken(token)
     const cached = this.#cache.get(hash)
     if (cached) {
       if (cached.expiresAt + this.#toleranceSeconds < Date.now() / 1000) {
