@@ -243,12 +243,13 @@ test.group('kits | rownd | dev mode', (group) => {
     const standalone = await spawnAce(
       app,
       ['rownd:emulator', `--port=${port}`],
-      /running at (http:\/\/127\.0\.0\.1:\d+)/
+      // The env line is written after the "running at" one: wait for it
+      /ROWND_EMULATOR_URL=(http:\/\/127\.0\.0\.1:\d+)/
     )
     cleanup(() => standalone.stop())
     const url = standalone.match[1]
     assert.equal(url, `http://127.0.0.1:${port}`)
-    assert.include(standalone.output(), `ROWND_EMULATOR_URL=${url}`)
+    assert.include(standalone.output(), `Rownd emulator running at ${url}`)
 
     // A second one on the same state is refused
     const second = await app.ace(['rownd:emulator', `--port=${await freePort()}`])
