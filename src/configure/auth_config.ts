@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import type Configure from '@adonisjs/core/commands/configure'
-import type { CallExpression, ObjectLiteralExpression, PropertyAssignment } from 'ts-morph'
 import { applyEdits, type Codemods, lineIndent, readOptional } from './files.ts'
+import { defineConfigSection } from './config_ast.ts'
 
 /** The guard's import line, for the printed fallback */
 export const GUARD_IMPORT = `import { rowndGuard, rowndUserProvider } from 'rownd-adonis'`
@@ -41,32 +41,13 @@ export async function addGuard(
   if (source === undefined) return 'manual'
   if (/\browndGuard\s*\(/.test(source)) return 'exists'
 
-  const project = await codemods.getTsMorphProject()
-  if (!project) return 'manual'
-  const file = project.getSourceFile(authPath) ?? project.addSourceFileAtPath(authPath)
-  // Work on what is on disk, not a copy ts-morph loaded earlier
-  await file.refreshFromFileSystem()
-
-  // Kinds are compared by name: ts-morph comes with the app's
-  // @adonisjs/assembler and is not a dependency of this package
-  const call = file
-    .getDescendants()
-    .find(
-      (node): node is CallExpression =>
-        node.getKindName() === 'CallExpression' &&
-        (node as CallExpression).getExpression().getText() === 'defineConfig'
-    )
-  const config = call?.getArguments()[0]
-  if (config?.getKindName() !== 'ObjectLiteralExpression') return 'manual'
-  const guards = (config as ObjectLiteralExpression).getProperty('guards')
-  if (guards?.getKindName() !== 'PropertyAssignment') return 'manual'
-  const guardsObject = (guards as PropertyAssignment).getInitializer()
-  if (guardsObject?.getKindName() !== 'ObjectLiteralExpression') return 'manual'
-  if ((guardsObject as ObjectLiteralExpression).getProperty('rownd')) return 'exists'
+  const found = await defineConfigSection(codemods, authPath, 'guards')
+  if (!found) return 'manual'
+  const { file, section: guardsLiteral } = found
+  if (guardsLiteral.getProperty('rownd')) return 'exists'
 
   // Edits are made as text at AST positions, so the rest of the file keeps
   // its formatting: the new guard follows the indentation of its siblings
-  const guardsLiteral = guardsObject as ObjectLiteralExpression
   const text = file.getFullText()
   const edits: { at: number; insert: string }[] = []
   const properties = guardsLiteral.getProperties()

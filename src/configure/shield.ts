@@ -1,12 +1,8 @@
 import { writeFile } from 'node:fs/promises'
 import type Configure from '@adonisjs/core/commands/configure'
-import type {
-  ArrayLiteralExpression,
-  CallExpression,
-  ObjectLiteralExpression,
-  PropertyAssignment,
-} from 'ts-morph'
+import type { ArrayLiteralExpression, PropertyAssignment } from 'ts-morph'
 import { applyEdits, type Codemods, lineIndent, readOptional } from './files.ts'
+import { defineConfigSection } from './config_ast.ts'
 
 /**
  * Adds the webhook route pattern to `csrf.exceptRoutes` of config/shield.ts
@@ -27,26 +23,9 @@ export async function addWebhookToCsrfExceptions(
   const quoted = `'${pattern}'`
   if (source.includes(quoted) || source.includes(`"${pattern}"`)) return 'exists'
 
-  const project = await codemods.getTsMorphProject()
-  if (!project) return 'manual'
-  const file = project.getSourceFile(path) ?? project.addSourceFileAtPath(path)
-  await file.refreshFromFileSystem()
-
-  // Kinds are compared by name: ts-morph comes with the app's @adonisjs/assembler
-  const call = file
-    .getDescendants()
-    .find(
-      (node): node is CallExpression =>
-        node.getKindName() === 'CallExpression' &&
-        (node as CallExpression).getExpression().getText() === 'defineConfig'
-    )
-  const config = call?.getArguments()[0]
-  if (config?.getKindName() !== 'ObjectLiteralExpression') return 'manual'
-  const csrf = (config as ObjectLiteralExpression).getProperty('csrf')
-  if (csrf?.getKindName() !== 'PropertyAssignment') return 'manual'
-  const csrfObject = (csrf as PropertyAssignment).getInitializer()
-  if (csrfObject?.getKindName() !== 'ObjectLiteralExpression') return 'manual'
-  const csrfLiteral = csrfObject as ObjectLiteralExpression
+  const found = await defineConfigSection(codemods, path, 'csrf')
+  if (!found) return 'manual'
+  const { file, section: csrfLiteral } = found
 
   const text = file.getFullText()
   const except = csrfLiteral.getProperty('exceptRoutes')
