@@ -1,11 +1,11 @@
 /**
  * Issue 17, dev mode on the hypermedia kit installed from the tarball:
  * `ROWND_EMULATOR=true` and no Rownd credentials at all. The server signs
- * users in through the emulator and its stand-in Hub (over HTTP and in
- * Chromium), the same email signs back in to the same row after a restart,
- * `rownd:token` prints tokens that authenticate, `rownd:emulator` serves
- * the same state, production refuses it, and with the switch off no
- * emulator module is loaded.
+ * users in through the emulator and its stand-in Hub (over HTTP here; in
+ * Chromium in tests/browser/kit_dev_mode.spec.ts), the same email signs
+ * back in to the same row after a restart, `rownd:token` prints tokens
+ * that authenticate, `rownd:emulator` serves the same state, production
+ * refuses it, and with the switch off no emulator module is loaded.
  */
 import { test } from '@japa/runner'
 import { existsSync } from 'node:fs'
@@ -13,15 +13,20 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { Browser } from 'playwright-core'
-import { launchBrowser } from '../browser/helpers.ts'
 import { createKitApp, freePort, type KitApp } from '../helpers/kit_app.ts'
 import { getJson, rowsOf } from './rownd_helpers.ts'
 import { uniqueEmail } from './helpers.ts'
-import { API_ME_ROUTE, DevBrowser, doctor, setEnv, spawnAce, tokenLine } from './tooling_helpers.ts'
+import {
+  addHomeSignInButton,
+  API_ME_ROUTE,
+  DevBrowser,
+  doctor,
+  setEnv,
+  spawnAce,
+  tokenLine,
+} from './tooling_helpers.ts'
 
 const RECORDER = fileURLToPath(new URL('./record_modules.mjs', import.meta.url))
-const HOME = 'resources/views/pages/home.edge'
 const STATE = 'tmp/rownd-emulator/state.json'
 const ADVERTISEMENT = 'tmp/rownd-emulator/emulator.json'
 
@@ -59,13 +64,7 @@ test.group('kits | rownd | dev mode', (group) => {
       'start/routes.ts',
       `${await app.readFile('start/routes.ts')}\n${API_ME_ROUTE}`
     )
-    await app.writeFile(
-      HOME,
-      (await app.readFile(HOME)).replace(
-        '</div>\n@end',
-        '  <button type="button" data-rownd-sign-in-trigger>Sign in with Rownd</button>\n  </div>\n@end'
-      )
-    )
+    await addHomeSignInButton(app)
     const migrate = await app.ace(['migration:run'])
     if (migrate.code !== 0) throw new Error(migrate.stdout + migrate.stderr)
     return () => app.destroy()
@@ -287,72 +286,4 @@ test.group('kits | rownd | dev mode', (group) => {
     )
     assert.include(error?.message, `No Rownd emulator for this app answers at ${url}`)
   })
-})
-
-test.group('kits | rownd | dev mode in Chromium', (group) => {
-  let app: KitApp
-  let browser: Browser
-
-  group.setup(async () => {
-    app = await createKitApp('hypermedia')
-    const configure = await app.ace(['configure', 'rownd-adonis'])
-    if (configure.code !== 0) throw new Error(configure.stdout + configure.stderr)
-    await setEnv(app, { ROWND_EMULATOR: 'true' })
-    await app.writeFile(
-      HOME,
-      (await app.readFile(HOME)).replace(
-        '</div>\n@end',
-        '  <button type="button" data-rownd-sign-in-trigger>Sign in with Rownd</button>\n  </div>\n@end'
-      )
-    )
-    const migrate = await app.ace(['migration:run'])
-    if (migrate.code !== 0) throw new Error(migrate.stdout + migrate.stderr)
-    browser = await launchBrowser()
-    return async () => {
-      await browser.close()
-      await app.destroy()
-    }
-  })
-
-  test('the stand-in Hub signs in from the page; after a restart, the same email is the same row', async ({
-    assert,
-    cleanup,
-  }) => {
-    const email = uniqueEmail('chromium')
-    const signIn = async () => {
-      const context = await browser.newContext()
-      cleanup(() => context.close())
-      const page = await context.newPage()
-      const errors: string[] = []
-      page.on('pageerror', (error) => errors.push(error.message))
-      await page.goto(`${app.baseUrl}/`)
-      await page.locator('[data-rownd-sign-in-trigger]').click()
-      const form = page.getByTestId('rownd-sign-in')
-      await form.locator('input[name="email"]').fill(email)
-      await form.locator('button[type="submit"]').click()
-      // should_refresh_page: the page reloads with the kit's signed-in header
-      await page.locator('header form[action="/logout"]').waitFor({ timeout: 15_000 })
-      assert.deepEqual(errors, [])
-      return page
-    }
-
-    await app.start()
-    const page = await signIn()
-    const [first] = await app.db()('users').where({ email })
-    assert.isString(first?.rownd_user_id, app.logs())
-
-    await app.stop()
-    await app.start()
-    // The browser that signed in is still signed in after the restart
-    await page.reload()
-    await page.locator('header form[action="/logout"]').waitFor({ timeout: 15_000 })
-
-    // A fresh browser signs in with the same email: same row
-    await signIn()
-    const rows = await app.db()('users').where({ email })
-    assert.lengthOf(rows, 1)
-    assert.equal(rows[0].id, first.id)
-    assert.equal(rows[0].rownd_user_id, first.rownd_user_id)
-    await app.stop()
-  }).timeout(120_000)
 })

@@ -186,3 +186,15 @@ export function tokenLine(stdout: string) {
     .find((line) => /^ey[\w-]+\.[\w-]+\.[\w-]+$/.test(line.trim()))
     ?.trim()
 }
+
+/** The kit's home page with a Rownd sign-in button (README's step), for dev-mode sign-ins */
+export async function addHomeSignInButton(app: KitApp) {
+  const home = 'resources/views/pages/home.edge'
+  await app.writeFile(
+    home,
+    (await app.readFile(home)).replace(
+      '</div>\n@end',
+      '  <button type="button" data-rownd-sign-in-trigger>Sign in with Rownd</button>\n  </div>\n@end'
+    )
+  )
+}
