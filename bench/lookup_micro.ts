@@ -63,6 +63,8 @@ const id = () => rowndId(1 + (next++ % 1000))
 const variants: Record<string, () => Promise<unknown>> = {
   'Model.query().where().first()': () => User.query().where('rownd_user_id', id()).first(),
   'Model.findBy()': () => User.findBy('rowndUserId', id()),
+  'knex query builder (0.2 findRow before prepared statements)': () =>
+    User.$adapter.modelConstructorClient(User).from('users').where('rownd_user_id', id()).first(),
   'provider lookup (findRow + instance)': async () => {
     const found = await findRow(User, 'rownd_user_id', id())
     return found && toInstance(User, found.row, found.options)

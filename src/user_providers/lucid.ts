@@ -21,6 +21,7 @@ import type { Duration, RowndProfile, RowndToken } from '../types.ts'
 import { isUniqueViolation, notNullViolation } from '../database/driver_errors.ts'
 import {
   findRow,
+  isFlatRow,
   hasAfterFind,
   instanceFrom,
   toInstance,
@@ -77,6 +78,8 @@ interface CachedIdentity {
   /** The primary key, as a string */
   key: string
   row: RawRow
+  /** Only primitive values: instances are built from it without a copy */
+  flat: boolean
   options: ModelAdapterOptions
 }
 
@@ -156,6 +159,8 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       this.#identities = new LRUCache<string, CachedIdentity>({
         max: options.identityCache?.maxEntries ?? 10_000,
         ttl: toMs(options.identityCache?.ttl, '10s'),
+        // Read on every request: no timer per millisecond (see verifier.ts)
+        ttlResolution: 0,
         dispose: (entry, rowndUserId) => {
           if (this.#cachedKeys.get(entry.key) === rowndUserId) this.#cachedKeys.delete(entry.key)
         },
@@ -221,14 +226,14 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   cachedUser(token: RowndToken): InstanceType<Model> | undefined {
     const entry = this.#identities?.get(token.userId)
     if (!entry || hasAfterFind(this.#model!)) return undefined
-    return instanceFrom(this.#model!, entry.row, entry.options)
+    return instanceFrom(this.#model!, entry.row, entry.options, entry.flat)
   }
 
-  /** A fresh instance of a cached row of this Rownd user, if any */
-  async #cached(rowndUserId: string): Promise<InstanceType<Model> | undefined> {
+  /** A fresh instance of a cached row of this Rownd user, if any (nothing to await when off) */
+  #cached(rowndUserId: string): InstanceType<Model> | Promise<InstanceType<Model>> | undefined {
     const entry = this.#identities?.get(rowndUserId)
     if (!entry) return undefined
-    return toInstance(this.#model!, entry.row, entry.options)
+    return toInstance(this.#model!, entry.row, entry.options, entry.flat)
   }
 
   #remember(
@@ -239,7 +244,12 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
   ) {
     if (!this.#identities || drops !== this.#drops) return
     const key = String(found.row[this.#column(model, model.primaryKey)])
-    this.#identities.set(rowndUserId, { key, row: found.row, options: found.options })
+    this.#identities.set(rowndUserId, {
+      key,
+      row: found.row,
+      flat: isFlatRow(found.row),
+      options: found.options,
+    })
     this.#cachedKeys.set(key, rowndUserId)
   }
 
@@ -248,7 +258,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
       const entry = this.#identities.get(rowndUserId)
       // The session's row must still be the one this Rownd user maps to
       if (entry && entry.key === String(id))
-        return toInstance(this.#model!, entry.row, entry.options)
+        return toInstance(this.#model!, entry.row, entry.options, entry.flat)
     }
     const model = await this.getModel()
     const drops = this.#drops
@@ -265,8 +275,8 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     token: RowndToken,
     context: RowndLookupContext
   ): Promise<RowndUserLookup<InstanceType<Model>>> {
-    const cached = await this.#cached(token.userId)
-    if (cached) return { user: cached, created: false, linked: false }
+    const cached = this.#cached(token.userId)
+    if (cached) return { user: await cached, created: false, linked: false }
 
     // Concurrent first requests of one user in this process share one
     // attempt; the others then read the row for an instance of their own
@@ -439,7 +449,7 @@ export class RowndLucidUserProvider<Model extends LucidModel> implements RowndUs
     context: RowndLookupContext,
     token?: RowndToken
   ): Promise<RowndUserLookup<InstanceType<Model>>> {
-    const model = await this.getModel()
+    const model = this.#model ?? (await this.getModel())
     const existing = await this.#findByRowndId(model, rowndUserId)
     if (existing) return { user: existing, created: false, linked: false }
 

@@ -1,4 +1,5 @@
 import type { LucidModel, LucidRow, ModelAdapterOptions } from '@adonisjs/lucid/types/model'
+import { canReadSqliteRow, readSqliteRow } from './sqlite_statements.ts'
 
 /** A row as the database driver returned it: column names, driver values */
 export type RawRow = Record<string, unknown>
@@ -20,6 +21,19 @@ export function copyRow(row: RawRow): RawRow {
   return copy
 }
 
+/**
+ * Whether every value of the row is a primitive (or null): Lucid copies
+ * values out of the row it builds an instance from and keeps no reference
+ * to it, so such a row can be handed to it as is, with no copy
+ */
+export function isFlatRow(row: RawRow): boolean {
+  for (const key in row) {
+    const value = row[key]
+    if (typeof value === 'object' && value !== null) return false
+  }
+  return true
+}
+
 function hasFindHooks(model: LucidModel) {
   return model.$hooks.has('before:find') || model.$hooks.has('after:find')
 }
@@ -28,8 +42,9 @@ function hasFindHooks(model: LucidModel) {
  * The first row where `column` equals `value`, read as `Model.findBy` reads
  * it (find hooks included) but returned as the driver's row, so it can be
  * cached and turned into a fresh instance per request. Without find hooks
- * the model query builder is skipped (a few percent less CPU:
- * bench/lookup_micro.ts). Also returns the client options instances carry.
+ * the model query builder is skipped, and on better-sqlite3 so is Knex
+ * (a prepared statement: sqlite_statements.ts). Also returns the client
+ * options instances carry.
  */
 export async function findRow(
   model: LucidModel,
@@ -44,20 +59,30 @@ export async function findRow(
     return row ? { row, options: query.clientOptions } : null
   }
   const client = model.$adapter.modelConstructorClient(model)
-  const row = (await client
-    .from(model.table)
-    .where(column, value as string)
-    .first()) as RawRow | null
+  const row = canReadSqliteRow(client)
+    ? await readSqliteRow(client, model.table, column, value as string | number)
+    : ((await client
+        .from(model.table)
+        .where(column, value as string)
+        .first()) as RawRow | null)
   return row ? { row, options: { client, connection: client.connectionName } } : null
 }
 
-/** A new persisted instance from a copy of a row (no hooks run) */
+/**
+ * A new persisted instance from a copy of a row (no hooks run); `flat`
+ * (see isFlatRow) skips the copy
+ */
 export function instanceFrom<Model extends LucidModel>(
   model: Model,
   row: RawRow,
-  options: ModelAdapterOptions
+  options: ModelAdapterOptions,
+  flat = false
 ): InstanceType<Model> {
-  return model.$createFromAdapterResult(copyRow(row), undefined, options) as InstanceType<Model>
+  return model.$createFromAdapterResult(
+    flat ? row : copyRow(row),
+    undefined,
+    options
+  ) as InstanceType<Model>
 }
 
 /** Whether instances of the model need after:find hooks run (so cannot be built synchronously) */
@@ -65,15 +90,23 @@ export function hasAfterFind(model: LucidModel) {
   return model.$hooks.has('after:find')
 }
 
-/** A new persisted instance from a row, with the model's after:find hooks run */
-export async function toInstance<Model extends LucidModel>(
+/**
+ * A new persisted instance from a row, with the model's after:find hooks
+ * run; a promise only when there are such hooks (the usual lookup awaits
+ * nothing more than its query)
+ */
+export function toInstance<Model extends LucidModel>(
   model: Model,
   row: RawRow,
-  options: ModelAdapterOptions
-): Promise<InstanceType<Model>> {
-  const instance = instanceFrom(model, row, options)
-  if (hasAfterFind(model)) await model.$hooks.runner('after:find').run(instance)
-  return instance
+  options: ModelAdapterOptions,
+  flat = false
+): InstanceType<Model> | Promise<InstanceType<Model>> {
+  const instance = instanceFrom(model, row, options, flat)
+  if (!hasAfterFind(model)) return instance
+  return model.$hooks
+    .runner('after:find')
+    .run(instance)
+    .then(() => instance)
 }
 
 type RowListener = (row: LucidRow) => void
