@@ -37,6 +37,8 @@ export class PersistedRevocations {
     this.#read = new LRUCache({
       max: options.maxUsers ?? 100_000,
       ttl: Math.max(1, options.recheckInterval),
+      // Read on every request: no timer per millisecond (see verifier.ts)
+      ttlResolution: 0,
     })
   }
 

@@ -45,6 +45,8 @@ export class RevocationList {
     this.#entries = new LRUCache({
       max: options.maxEntries ?? 100_000,
       ttl: options.ttl ?? USER_REVOCATION_TTL,
+      // Read on every request: no timer per millisecond (see verifier.ts)
+      ttlResolution: 0,
       dispose: onForget
         ? (_value, userId, reason) => {
             if (reason === 'evict' || reason === 'expire') onForget(userId)

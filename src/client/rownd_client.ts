@@ -186,8 +186,8 @@ export class RowndClient {
   }
 
   /** `verifyToken` answered from memory, or undefined when it must run (see `verifier.verifyWarm`) */
-  verifyTokenWarm(token: string): RowndToken | undefined {
-    return this.verifier.verifyWarm(token)
+  verifyTokenWarm(token: string, connection?: object): RowndToken | undefined {
+    return this.verifier.verifyWarm(token, connection)
   }
 
   #configError() {

@@ -176,6 +176,8 @@ export class SharedRowndState implements RowndStateSync {
     this.#checked = new LRUCache({
       max: this.#options.maxCheckedUsers,
       ttl: this.#options.userRecheckInterval,
+      // Read on every request: no timer per millisecond (see verifier.ts)
+      ttlResolution: 0,
     })
   }
 

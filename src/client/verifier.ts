@@ -65,7 +65,7 @@ function isCanonical(segment: string): boolean {
   return rest === 2 ? (value & 0x0f) === 0 : (value & 0x03) === 0
 }
 
-/** SHA-256 of a raw token, base64url: the only form of a token we keep or log */
+/** SHA-256 of a raw token, base64url: the only form of a token we cache, store, share or log */
 export function hashToken(token: string): string {
   // One-shot hash: no Hash object per request
   return digest('sha256', token, 'base64url')
@@ -86,12 +86,26 @@ export class TokenVerifier {
    * after it, in the same tick, and need not hash it again
    */
   #missed?: { token: string; hash: string }
+  /**
+   * Per connection, the last cached token seen on it. A keep-alive
+   * connection (a browser's, an API client's) sends the same token request
+   * after request: comparing it with the last one costs far less than
+   * hashing it. Keyed weakly, so an entry lives as long as its connection.
+   */
+  #lastOnConnection = new WeakMap<object, { raw: string; token: RowndToken; generation: number }>()
+  /** Bumped by evict(): per-connection entries from before it no longer count */
+  #generation = 0
   #toleranceSeconds: number
 
   constructor(options: VerifierOptions) {
     this.#options = options
     this.#toleranceSeconds = options.clockTolerance / 1000
-    this.#cache = new LRUCache({ max: options.cacheMaxEntries, ttlAutopurge: false })
+    // ttlResolution 0: read the clock on each get rather than arm a timer every millisecond
+    this.#cache = new LRUCache({
+      max: options.cacheMaxEntries,
+      ttlAutopurge: false,
+      ttlResolution: 0,
+    })
   }
 
   get cacheSize() {
@@ -100,6 +114,7 @@ export class TokenVerifier {
 
   /** Drops cached verifications (all of them, or one user's) */
   evict(userId?: string) {
+    this.#generation++
     if (userId === undefined) return this.#cache.clear()
     for (const [hash, token] of this.#cache.entries()) {
       if (token.userId === userId) this.#cache.delete(hash)
@@ -110,15 +125,29 @@ export class TokenVerifier {
    * The verified token when everything about it is known in memory: cached,
    * unexpired, the user's stored sign-outs read lately, not revoked. Else
    * undefined, and `verify()` decides (it throws the typed errors). Lets
-   * the warm path skip a promise per request.
+   * the warm path skip a promise per request. `connection` (the request's
+   * socket) lets a token repeated on one connection skip the hash.
    */
-  verifyWarm(token: string): RowndToken | undefined {
+  verifyWarm(token: string, connection?: object): RowndToken | undefined {
     if (token.length === 0 || token.length > this.#options.maxTokenLength) return undefined
-    const hash = hashToken(token)
-    const cached = this.#cache.get(hash)
-    if (!cached) {
-      this.#missed = { token, hash }
-      return undefined
+    const last = connection && this.#lastOnConnection.get(connection)
+    let cached: RowndToken | undefined
+    // The whole token is compared: the same credential, not a part of it
+    if (last && last.raw === token && last.generation === this.#generation) cached = last.token
+    else {
+      const hash = hashToken(token)
+      cached = this.#cache.get(hash)
+      if (!cached) {
+        this.#missed = { token, hash }
+        return undefined
+      }
+      if (connection) {
+        this.#lastOnConnection.set(connection, {
+          raw: token,
+          token: cached,
+          generation: this.#generation,
+        })
+      }
     }
     if (cached.expiresAt + this.#toleranceSeconds < Date.now() / 1000) return undefined
     if (this.#options.userSeen?.(cached.userId)) return undefined

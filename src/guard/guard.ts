@@ -83,10 +83,13 @@ function parseBearer(header: string): string | undefined {
   let tokenStart = start + 6
   if (!isBlank(header.charCodeAt(tokenStart))) return undefined
   while (tokenStart < end && isBlank(header.charCodeAt(tokenStart))) tokenStart++
-  for (let index = tokenStart; index < end; index++) {
-    if (isBlank(header.charCodeAt(index))) return undefined
-  }
-  return tokenStart < end ? header.slice(tokenStart, end) : undefined
+  if (tokenStart >= end) return undefined
+  // No blank inside the token (trailing ones are trimmed: `end` is past the last non-blank)
+  const space = header.indexOf(' ', tokenStart)
+  if (space !== -1 && space < end) return undefined
+  const tab = header.indexOf('\t', tokenStart)
+  if (tab !== -1 && tab < end) return undefined
+  return header.slice(tokenStart, end)
 }
 
 function isSessionPayload(payload: unknown): payload is RowndSessionPayload {
@@ -239,7 +242,9 @@ export class RowndGuard<
   /** Verifies a token and maps it onto the local user (no session involved) */
   async #authenticateToken(raw: string) {
     // Warm requests are answered from memory without awaiting anything
-    const token = this.#client.verifyTokenWarm(raw) ?? (await this.#client.verifyToken(raw))
+    const token =
+      this.#client.verifyTokenWarm(raw, this.#ctx.request.request.socket) ??
+      (await this.#client.verifyToken(raw))
     this.#assertAccepted(token)
     let user = this.#userProvider.cachedUser?.(token)
     if (user === undefined) {

@@ -1,6 +1,5 @@
 import { test } from '@japa/runner'
-import { RowndEmulator } from '../../src/testing/index.ts'
-import { startTestApp, type TestApp } from '../helpers/test_app.ts'
+import { useTestApp } from '../helpers/test_app.ts'
 import { bearer } from '../helpers/http.ts'
 
 /**
@@ -9,41 +8,31 @@ import { bearer } from '../helpers/http.ts'
  * Lucid saves and deletes, and revocations, drop the cached row at once.
  */
 test.group('identity cache | on by default, one instance per request', (group) => {
-  let emulator: RowndEmulator
-  let app: TestApp
-
-  group.setup(async () => {
-    emulator = await RowndEmulator.start()
-    app = await startTestApp({ emulator })
-    return async () => {
-      await app.stop()
-      await emulator.close()
-    }
-  })
+  const running = useTestApp(group)
 
   async function signedIn(email: string) {
-    const user = emulator.createUser({ email, firstName: 'Grace', lastName: 'Hopper' })
-    const token = await emulator.mintToken({ userId: user.userId })
+    const user = running.emulator.createUser({ email, firstName: 'Grace', lastName: 'Hopper' })
+    const token = await running.emulator.mintToken({ userId: user.userId })
     // The first request creates the row, the second reads and caches it
-    await fetch(`${app.url}/api/me`, { headers: bearer(token) })
-    const me = await fetch(`${app.url}/api/me`, { headers: bearer(token) })
+    await fetch(`${running.app.url}/api/me`, { headers: bearer(token) })
+    const me = await fetch(`${running.app.url}/api/me`, { headers: bearer(token) })
     if (me.status !== 200) throw new Error(`api/me answered ${me.status}`)
     return { rowndUserId: user.userId, token, id: ((await me.json()) as { id: number }).id }
   }
 
   const state = async (token: string) =>
-    (await fetch(`${app.url}/_test/user_state`, { headers: bearer(token) })).json()
+    (await fetch(`${running.app.url}/_test/user_state`, { headers: bearer(token) })).json()
 
   test('a request mutating and preloading its user is not seen by a concurrent one', async ({
     assert,
   }) => {
     const { token, id } = await signedIn('isolated@example.com')
-    const created = await fetch(`${app.url}/_test/api_token/${id}`, { method: 'POST' })
+    const created = await fetch(`${running.app.url}/_test/api_token/${id}`, { method: 'POST' })
     assert.equal(created.status, 200)
-    const stats = await (await fetch(`${app.url}/_test/stats`)).json()
+    const stats = await (await fetch(`${running.app.url}/_test/stats`)).json()
     assert.isAbove(stats.defaultIdentities, 0, 'the default guard caches identities')
 
-    const mutating = fetch(`${app.url}/_test/mutate_user?hold=600`, {
+    const mutating = fetch(`${running.app.url}/_test/mutate_user?hold=600`, {
       method: 'POST',
       headers: bearer(token),
     })
@@ -68,13 +57,13 @@ test.group('identity cache | on by default, one instance per request', (group) =
       ['Saved via the guard instance', ''],
       ['Saved via another instance', '1'],
     ]) {
-      const saved = await fetch(`${app.url}/_test/rename_user`, {
+      const saved = await fetch(`${running.app.url}/_test/rename_user`, {
         method: 'POST',
         headers: { ...bearer(token), 'content-type': 'application/json' },
         body: JSON.stringify({ fullName, byId }),
       })
       assert.equal(saved.status, 200)
-      const me = await (await fetch(`${app.url}/api/me`, { headers: bearer(token) })).json()
+      const me = await (await fetch(`${running.app.url}/api/me`, { headers: bearer(token) })).json()
       assert.equal(me.fullName, fullName)
     }
   })
@@ -83,38 +72,45 @@ test.group('identity cache | on by default, one instance per request', (group) =
     assert,
   }) => {
     const { token, rowndUserId } = await signedIn('outside@example.com')
-    await app.db('users').where('rownd_user_id', rowndUserId).update({ full_name: 'Edited by SQL' })
-    const cached = await (await fetch(`${app.url}/api/me`, { headers: bearer(token) })).json()
+    await running.app
+      .db('users')
+      .where('rownd_user_id', rowndUserId)
+      .update({ full_name: 'Edited by SQL' })
+    const cached = await (
+      await fetch(`${running.app.url}/api/me`, { headers: bearer(token) })
+    ).json()
     assert.equal(cached.fullName, 'Grace Hopper', 'documented: up to the TTL late')
     const uncached = await (
-      await fetch(`${app.url}/api/uncached`, { headers: bearer(token) })
+      await fetch(`${running.app.url}/api/uncached`, { headers: bearer(token) })
     ).json()
     assert.equal(uncached.fullName, 'Edited by SQL')
 
     // Revoking any token of the user drops the user's cached row
-    const other = await emulator.mintToken({ userId: rowndUserId })
-    const revoked = await fetch(`${app.url}/_test/revoke_token`, {
+    const other = await running.emulator.mintToken({ userId: rowndUserId })
+    const revoked = await fetch(`${running.app.url}/_test/revoke_token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ token: other }),
     })
     assert.equal(revoked.status, 200)
-    const fresh = await (await fetch(`${app.url}/api/me`, { headers: bearer(token) })).json()
+    const fresh = await (
+      await fetch(`${running.app.url}/api/me`, { headers: bearer(token) })
+    ).json()
     assert.equal(fresh.fullName, 'Edited by SQL')
   })
 
   test('a row deleted through Lucid is not served from the cache', async ({ assert }) => {
     const { token, id, rowndUserId } = await signedIn('deleted@example.com')
-    const deleted = await fetch(`${app.url}/_test/delete_user`, {
+    const deleted = await fetch(`${running.app.url}/_test/delete_user`, {
       method: 'POST',
       headers: bearer(token),
     })
     assert.equal(deleted.status, 200)
     // The Rownd user still exists: the next request creates a new row
-    const me = await (await fetch(`${app.url}/api/me`, { headers: bearer(token) })).json()
+    const me = await (await fetch(`${running.app.url}/api/me`, { headers: bearer(token) })).json()
     assert.notEqual(me.id, id)
     assert.equal(me.rowndUserId, rowndUserId)
-    const rows = await app.db('users').where('rownd_user_id', rowndUserId)
+    const rows = await running.app.db('users').where('rownd_user_id', rowndUserId)
     assert.lengthOf(rows, 1)
   })
 })

@@ -3,7 +3,8 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { randomUUID } from 'node:crypto'
 import knex, { type Knex } from 'knex'
-import type { RowndEmulator } from '../../src/testing/index.ts'
+import type { Group } from '@japa/runner/core'
+import { RowndEmulator } from '../../src/testing/index.ts'
 
 export const TEST_APP_ROOT = new URL('../fixtures/test_app/', import.meta.url)
 const NODE = process.execPath
@@ -183,4 +184,21 @@ export async function insertUser(db: Knex, attributes: Record<string, unknown>):
     .insert({ created_at: sqlNow(), ...attributes })
     .returning('id')
   return Number(typeof result === 'object' ? (result as { id: number }).id : result)
+}
+
+/**
+ * A Japa group's emulator and test app: started in the group's setup,
+ * stopped after its last test. Read `emulator` and `app` inside tests.
+ */
+export function useTestApp(group: Group, options: Omit<TestAppOptions, 'emulator'> = {}) {
+  const handle = {} as { emulator: RowndEmulator; app: TestApp }
+  group.setup(async () => {
+    handle.emulator = await RowndEmulator.start()
+    handle.app = await startTestApp({ ...options, emulator: handle.emulator })
+    return async () => {
+      await handle.app.stop()
+      await handle.emulator.close()
+    }
+  })
+  return handle
 }
