@@ -24,6 +24,8 @@
  *
  *   BENCH_QUICK=1     1 round, 1 s windows, small counts (CI smoke check)
  *   BENCH_ROUNDS=n    rounds (default 5)      BENCH_DURATION=s   window (default 4)
+ *   BENCH_SLICES=n    each lane's window in a round is cut into n slices, taken
+ *                     in turn with the other lanes' (default 4; 1 in quick mode)
  *   BENCH_ONLY=a,b    only these parts: lane names above and/or signin, cold,
  *                     memory; `open` and `floor` run too when any lane does
  *                     (every ratio needs them)
@@ -48,7 +50,7 @@ import { join } from 'node:path'
 import knex, { type Knex } from 'knex'
 import { RowndEmulator } from '../src/testing/index.ts'
 import { buildRowndClaims, signCompact } from '../src/testing/tokens.ts'
-import { runWindow, storm, type WindowResult } from './lib/load.ts'
+import { mergeWindows, runWindow, storm, type WindowResult } from './lib/load.ts'
 import {
   buildBenchApp,
   DRIVER_CORE,
@@ -78,6 +80,7 @@ const WRITE_DOCS = process.argv.includes('--write-docs') || process.env.BENCH_WR
 const config = {
   rounds: Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5)),
   duration: Number(process.env.BENCH_DURATION ?? (QUICK ? 1 : 4)),
+  slices: Math.max(1, Number(process.env.BENCH_SLICES ?? (QUICK ? 1 : 4))),
   warmup: QUICK ? 0.5 : 1,
   connections: 20,
   microMs: QUICK ? 300 : 1000,
@@ -360,34 +363,52 @@ for (const scenario of scenarios) {
   })
 }
 
-async function measureScenario(scenario: Scenario): Promise<RoundSample> {
+/** One slice of a lane: its window, the server CPU and the Rownd calls it caused */
+async function measureSlice(scenario: Scenario, duration: number) {
   emulator.resetCounts()
   const cpuBefore = server.cpuMicros()
   const window = await runWindow({
     url: server.url,
     connections: config.connections,
-    duration: config.duration,
+    duration,
     ...scenario,
   })
-  const cpuUsed = server.cpuMicros() - cpuBefore
-  const sample = {
-    ...window,
-    serverCpuMicrosPerRequest: cpuUsed / Math.max(1, window.requests),
-    outbound: outbound(),
-  }
-  if (window.non2xx > 0 || window.errors > 0) {
-    errors.push(
-      `${scenario.name}: ${window.non2xx} non-2xx, ${window.errors} errors (${JSON.stringify(window.statusCodes)})`
-    )
-  }
-  return sample
+  return { window, cpuUsed: server.cpuMicros() - cpuBefore, outbound: outbound() }
 }
 
+/*
+ * A round gives every lane `duration` seconds, cut into slices taken in
+ * turn (lane A, B, C, A, B, C, ...): this VM's speed drifts by up to 2x
+ * within seconds, and lanes measured in alternating slices see the same
+ * drift, so their ratios within a round hold where back-to-back 4 s
+ * windows did not.
+ */
 for (let roundIndex = 0; roundIndex < config.rounds; roundIndex++) {
-  // Rotate the order so no scenario always runs first or last
-  const order = scenarios.map((_, index) => scenarios[(index + roundIndex) % scenarios.length])
-  for (const scenario of order) {
-    const sample = await measureScenario(scenario)
+  const slices: Record<string, Array<Awaited<ReturnType<typeof measureSlice>>>> = {}
+  for (let slice = 0; slice < config.slices; slice++) {
+    // Rotate the order so no scenario always runs first or last
+    const shift = roundIndex + slice
+    for (let index = 0; index < scenarios.length; index++) {
+      const scenario = scenarios[(index + shift) % scenarios.length]
+      ;(slices[scenario.name] ??= []).push(
+        await measureSlice(scenario, config.duration / config.slices)
+      )
+    }
+  }
+  for (const scenario of scenarios) {
+    const taken = slices[scenario.name]
+    const window = mergeWindows(taken.map((each) => each.window))
+    const cpuUsed = taken.reduce((total, each) => total + each.cpuUsed, 0)
+    const sample: RoundSample = {
+      ...window,
+      serverCpuMicrosPerRequest: cpuUsed / Math.max(1, window.requests),
+      outbound: taken.reduce((total, each) => total + each.outbound, 0),
+    }
+    if (window.non2xx > 0 || window.errors > 0) {
+      errors.push(
+        `${scenario.name}: ${window.non2xx} non-2xx, ${window.errors} errors (${JSON.stringify(window.statusCodes)})`
+      )
+    }
     ;(samples[scenario.name] ??= []).push(sample)
     log(
       `round ${roundIndex + 1}/${config.rounds} ${scenario.name.padEnd(20)} ${round(sample.rps, 0)} req/s, p50 ${sample.p50} ms, p99 ${sample.p99} ms, cpu ${round(sample.serverCpuMicrosPerRequest, 0)} us/req, outbound ${sample.outbound}`
@@ -802,7 +823,7 @@ const machineLine = [
     ? `server pinned to core ${SERVER_CORE}, load generator to core ${DRIVER_CORE}`
     : 'NOT pinned (taskset unavailable)',
   `load average before ${machine.loadAverageBefore.join(' ')}, after ${machine.loadAverageAfter.join(' ')}`,
-  `${config.rounds} round(s) x ${config.duration} s, ${config.connections} connections, median of rounds`,
+  `${config.rounds} round(s) x ${config.duration} s (${config.slices} interleaved slices), ${config.connections} connections, median of rounds`,
 ].join('; ')
 const header = `rownd-adonis bench${QUICK ? ' (QUICK smoke run: numbers are not meaningful)' : ''}
 ${machineLine}

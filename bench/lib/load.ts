@@ -82,6 +82,39 @@ export async function runWindow(options: WindowOptions): Promise<WindowResult> {
   }
 }
 
+/**
+ * One lane's slices of a round as a single window: counts and seconds
+ * summed, rps over the summed seconds, p50 the slices' median and p99 the
+ * highest slice's (percentiles of slices do not add up to the window's)
+ */
+export function mergeWindows(slices: WindowResult[]): WindowResult {
+  if (slices.length === 1) return slices[0]
+  const sum = (pick: (slice: WindowResult) => number) =>
+    slices.reduce((total, slice) => total + pick(slice), 0)
+  const seconds = sum((slice) => slice.seconds)
+  const ok = sum((slice) => slice.ok)
+  const statusCodes: Record<string, number> = {}
+  for (const slice of slices) {
+    for (const [code, count] of Object.entries(slice.statusCodes)) {
+      statusCodes[code] = (statusCodes[code] ?? 0) + count
+    }
+  }
+  const p50s = slices.map((slice) => slice.p50).sort((a, b) => a - b)
+  const middle = Math.floor(p50s.length / 2)
+  return {
+    requests: sum((slice) => slice.requests),
+    ok,
+    non2xx: sum((slice) => slice.non2xx),
+    errors: sum((slice) => slice.errors),
+    seconds,
+    rps: ok / seconds,
+    p50: p50s.length % 2 ? p50s[middle] : (p50s[middle - 1] + p50s[middle]) / 2,
+    p99: Math.max(...slices.map((slice) => slice.p99)),
+    statusCodes,
+    driverCpuShare: sum((slice) => slice.driverCpuShare * slice.seconds) / seconds,
+  }
+}
+
 export interface StormResult {
   sent: number
   ok: number

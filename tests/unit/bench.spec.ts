@@ -1,12 +1,13 @@
 /**
  * The bench's pure helpers (bench/lib): the SVG chart, the docs writer's
- * block replacement and the spread formatting. The bench itself runs in CI
+ * block replacement, the spread formatting and merging a lane's slices. The bench itself runs in CI
  * as `BENCH_QUICK=1 npm run bench`.
  */
 import { test } from '@japa/runner'
 import { assertWellFormed, niceStep, renderChart, type ChartLane } from '../../bench/lib/chart.ts'
 import { replaceResultsBlock, RESULTS_END, RESULTS_START } from '../../bench/lib/docs.ts'
 import { formatSpread, spread } from '../../bench/lib/stats.ts'
+import { mergeWindows, type WindowResult } from '../../bench/lib/load.ts'
 
 const lane = (label: string, rps: number, cpu: number, group: ChartLane['group'] = 'rownd') => ({
   label,
@@ -117,5 +118,35 @@ test.group('bench stats', () => {
     assert.equal(formatSpread({ median: 0.861, min: 0.8, max: 0.912 }), '0.86 (0.8–0.91)')
     assert.equal(formatSpread({ median: 3433.4, min: 3433.2, max: 3433.4 }, 0), '3433')
     assert.equal(formatSpread(spread([])), 'n/a')
+  })
+
+  test("a lane's slices merge into one window", ({ assert }) => {
+    const slice = (ok: number, seconds: number, p50: number, p99: number): WindowResult => ({
+      requests: ok + 1,
+      ok,
+      non2xx: 1,
+      errors: 0,
+      seconds,
+      rps: ok / seconds,
+      p50,
+      p99,
+      statusCodes: { 200: ok, 401: 1 },
+      driverCpuShare: 0.5,
+    })
+    const merged = mergeWindows([slice(1000, 1, 2, 5), slice(3000, 1, 1, 9), slice(2000, 2, 3, 4)])
+    assert.deepEqual(merged, {
+      requests: 6003,
+      ok: 6000,
+      non2xx: 3,
+      errors: 0,
+      seconds: 4,
+      rps: 1500,
+      p50: 2,
+      p99: 9,
+      statusCodes: { 200: 6000, 401: 3 },
+      driverCpuShare: 0.5,
+    })
+    const one = slice(10, 1, 1, 1)
+    assert.strictEqual(mergeWindows([one]), one)
   })
 })
