@@ -80,7 +80,8 @@ const WRITE_DOCS = process.argv.includes('--write-docs') || process.env.BENCH_WR
 const config = {
   rounds: Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5)),
   duration: Number(process.env.BENCH_DURATION ?? (QUICK ? 1 : 4)),
-  slices: Math.max(1, Number(process.env.BENCH_SLICES ?? (QUICK ? 1 : 4))),
+  // A whole number of slices, at least 1 (a typo must not silently skip every lane)
+  slices: Math.max(1, Math.floor(Number(process.env.BENCH_SLICES ?? (QUICK ? 1 : 4))) || 1),
   warmup: QUICK ? 0.5 : 1,
   connections: 20,
   microMs: QUICK ? 300 : 1000,
